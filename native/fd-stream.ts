@@ -1,0 +1,37 @@
+// FdStream: nonblocking bytes over a plain fd (pipe end, /dev/virtio-ports/NAME), no fd passing.
+import { FdDuplex, type FdDuplexOptions } from './fd-duplex';
+import { read, write } from './index';
+import { checkFd } from './errors';
+
+export type FdStreamOptions = FdDuplexOptions;
+
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * Events: 'data' (bytes: Buffer), 'drain', 'end' (read returned 0), 'close' (error?) once.
+ * Pass { readable: false } for a write-only fd such as a pipe's write end. A virtio port with
+ * no host end reads 0 and so ends the stream: wait for it first with FdWatcher and pollNow().
+ */
+export class FdStream extends FdDuplex {
+  constructor(fd: number, options: FdStreamOptions = {}) {
+    checkFd(fd);
+    super(fd, 0, options);
+  }
+
+  /** Queues bytes; false when more than highWaterMark bytes are queued (wait for 'drain'). */
+  write(data: Uint8Array): boolean {
+    return this.enqueue(data, []);
+  }
+
+  protected readOnce(): number {
+    return read(this.fd, readBuffer, 0, readBuffer.byteLength);
+  }
+
+  protected deliver(bytes: number): void {
+    this.emit('data', Buffer.from(readBuffer.subarray(0, bytes)));
+  }
+
+  protected writeOnce(data: Uint8Array): number {
+    return write(this.fd, data, 0, data.byteLength);
+  }
+}

@@ -1,0 +1,81 @@
+// unixListen/unixConnect/accept in a temp dir, abstract sockets, path errors, and AF_VSOCK errors.
+import t from 'tap';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkFdLeaks } from '../helpers/fd-leak';
+import {
+  VMADDR_CID_HOST, accept, closeAll, isNativeError, recvmsg, sendmsg, socketError, unixConnect, unixListen, vsockConnect, vsockListen,
+} from '../../native/index';
+import { vsockConnectAsync } from '../../native/vsock-connect';
+
+checkFdLeaks(t);
+
+const dir = mkdtempSync(join(tmpdir(), 'wayvio-sockets-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+function fdFlags(fd: number): number {
+  return parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+}
+
+t.test('listen, connect, accept and talk', async (t) => {
+  const path = join(dir, 'wayland-test');
+  const listener = unixListen(path, 4);
+  t.ok(existsSync(path));
+  t.equal(accept(listener), -1, 'nothing pending: -1');
+  const client = unixConnect(path);
+  const server = accept(listener);
+  t.ok(server >= 0);
+  for (const fd of [listener, client, server]) t.equal(fdFlags(fd) & 0o2004000, 0o2004000, 'O_NONBLOCK|O_CLOEXEC');
+  t.equal(socketError(client), 0);
+  sendmsg(client, Buffer.from('hello'));
+  const buf = Buffer.alloc(8);
+  t.equal(recvmsg(server, buf)!.bytes, 5);
+  t.equal(buf.toString('utf8', 0, 5), 'hello');
+  t.throws(() => unixListen(path), { code: 'EADDRINUSE', syscall: 'bind' }, 'the old path is not unlinked for you');
+  closeAll([client, server, listener]);
+});
+
+t.test('abstract socket names', async (t) => {
+  const name = `\0wayvio-test-${process.pid}`;
+  const listener = unixListen(name);
+  const client = unixConnect(name);
+  const server = accept(listener);
+  t.ok(server >= 0);
+  closeAll([client, server, listener]);
+});
+
+t.test('connect and path errors', async (t) => {
+  t.throws(() => unixConnect(join(dir, 'missing')), { message: 'connect ENOENT', code: 'ENOENT', errno: -2, syscall: 'connect' });
+  t.throws(() => unixListen(join(dir, 'x'.repeat(120))), { code: 'ENAMETOOLONG', syscall: 'bind' });
+  t.throws(() => unixListen(join(dir, 'no\0nul')), { code: 'EINVAL' });
+  t.throws(() => unixListen(join(dir, 'nodir', 'sock')), { code: 'ENOENT', syscall: 'bind' });
+  t.throws(() => unixListen(''), { code: 'EINVAL' });
+  t.throws(() => unixListen(42 as unknown as string), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => accept(2 ** 31), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+  const path = join(dir, 'refused');
+  closeAll([unixListen(path)]);
+  t.throws(() => unixConnect(path), { code: 'ECONNREFUSED', syscall: 'connect' }, 'a socket file nobody listens on');
+});
+
+t.test('AF_VSOCK: a Node-style error (or a socket) and the process survives', async (t) => {
+  const check = (what: string, call: () => number): void => {
+    try {
+      closeAll([call()]);
+      t.pass(`${what}: succeeded here`);
+    } catch (e) {
+      t.ok(isNativeError(e), `${what}: ${(e as Error).message}`);
+      t.match(e, { code: /^E[A-Z0-9]+$/, errno: Number, syscall: /^(socket|bind|listen|connect)$/ });
+    }
+  };
+  check('vsockListen', () => vsockListen(40_000 + (process.pid % 20_000)));
+  check('vsockConnect to CID 3', () => vsockConnect(3, 1));
+  check('vsockConnect to the host', () => vsockConnect(VMADDR_CID_HOST, 1));
+  t.throws(() => vsockConnect(-1, 1), { name: 'RangeError' });
+  try {
+    closeAll([await vsockConnectAsync(VMADDR_CID_HOST, 1)]);
+    t.pass('async connect succeeded here');
+  } catch (e) {
+    t.match(e, { code: /^E[A-Z0-9]+$/, errno: Number, syscall: /^(socket|connect)$/ }, `async: ${(e as Error).message}`);
+  }
+});
