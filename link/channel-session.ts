@@ -1,0 +1,194 @@
+// One guest↔host channel over a ByteStream: the HELLO handshake, frame decoding, and fair per-connection sending.
+import { EventEmitter } from 'node:events';
+import { encodeFramePrefix } from '../protocol/channel-codec';
+import {
+  CHANNEL_VERSION, ChannelError, CloseCode, DEFAULT_MAX_FRAME_SIZE, FrameKind, type Frame, type HelloFrame,
+} from '../protocol/channel-frames';
+import { ChannelReader } from '../protocol/channel-reader';
+import type { ByteStream } from '../transport/byte-stream';
+
+export interface SessionOptions {
+  capabilities?: number;
+  /** Largest frame this side accepts. */
+  maxFrameSize?: number;
+  shmRegionSize?: number;
+  software: string;
+}
+
+interface Pending {
+  chunks: Uint8Array[];
+  bytes: number;
+  flushed?: () => void;
+}
+
+/** Queued bytes above which producers should stop reading their sources. */
+const CONGESTION_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Events: 'ready' (peer: HelloFrame), 'frame' (Frame, after ready), 'drain' (no longer congested),
+ * 'close' (error?: Error) once.
+ */
+export class ChannelSession extends EventEmitter {
+  peer: HelloFrame | null = null;
+  private readonly reader: ChannelReader;
+  private readonly queues = new Map<number, Pending[]>();
+  private order: number[] = [];
+  private queuedBytes = 0;
+  private blocked = false;
+  private closed = false;
+  private wasCongested = false;
+  readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+
+  constructor(private readonly stream: ByteStream, private readonly options: SessionOptions) {
+    super();
+    this.reader = new ChannelReader(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
+    stream.on('data', (chunk: Uint8Array) => this.onData(chunk));
+    stream.on('drain', () => {
+      this.blocked = false;
+      this.pump();
+    });
+    stream.on('close', (err?: Error) => this.finish(err));
+    this.send({
+      kind: FrameKind.Hello, conn: 0, minVersion: 1, maxVersion: CHANNEL_VERSION,
+      capabilities: options.capabilities ?? 0, maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      shmRegionSize: options.shmRegionSize ?? 0, software: options.software,
+    });
+  }
+
+  get description(): string {
+    return this.stream.description;
+  }
+
+  /** Largest frame the peer accepts (valid after 'ready'). */
+  get peerMaxFrameSize(): number {
+    return this.peer?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get congested(): boolean {
+    return this.queuedBytes + this.stream.pendingBytes > CONGESTION_BYTES;
+  }
+
+  get pendingBytes(): number {
+    return this.queuedBytes + this.stream.pendingBytes;
+  }
+
+  /** Queues a frame behind earlier frames of the same connection; `flushed` runs once it left the process. */
+  send(frame: Frame, flushed?: () => void): void {
+    if (this.closed) return;
+    const { prefix, data } = encodeFramePrefix(frame);
+    const chunks = data === null || data.byteLength === 0 ? [prefix] : [prefix, data];
+    const bytes = prefix.byteLength + (data?.byteLength ?? 0);
+    let q = this.queues.get(frame.conn);
+    if (q === undefined) {
+      q = [];
+      this.queues.set(frame.conn, q);
+      this.order.push(frame.conn);
+    }
+    q.push({ chunks, bytes, flushed });
+    this.queuedBytes += bytes;
+    this.stats.framesOut++;
+    this.stats.bytesOut += bytes;
+    this.pump();
+  }
+
+  /** Sends GOODBYE and closes after what is queued. */
+  close(code = CloseCode.Normal, reason = 'closing'): void {
+    if (this.closed) return;
+    this.send({ kind: FrameKind.Goodbye, conn: 0, code, reason });
+    this.pump();
+    this.stream.end();
+  }
+
+  destroy(error?: Error): void {
+    this.stream.destroy(error);
+    this.finish(error);
+  }
+
+  /** Round-robin over connections, one frame each, while the stream takes bytes. */
+  private pump(): void {
+    if (this.blocked || this.closed) return;
+    this.stream.cork();
+    try {
+      while (this.order.length > 0 && !this.blocked) {
+        const conn = this.order.shift() as number;
+        const q = this.queues.get(conn) as Pending[];
+        const item = q.shift() as Pending;
+        if (q.length > 0) this.order.push(conn);
+        else this.queues.delete(conn);
+        this.queuedBytes -= item.bytes;
+        let ok = true;
+        item.chunks.forEach((c, i) => {
+          ok = this.stream.write(c, i === item.chunks.length - 1 ? item.flushed : undefined);
+        });
+        if (!ok) this.blocked = true;
+      }
+    } finally {
+      this.stream.uncork();
+    }
+    const congested = this.congested;
+    if (this.wasCongested && !congested) this.emit('drain');
+    this.wasCongested = congested;
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.stats.bytesIn += chunk.byteLength;
+    let frames: Frame[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (e) {
+      const err = e as ChannelError;
+      this.fail(CloseCode.ProtocolError, `bad frame from the peer: ${err.code}: ${err.message}`);
+      return;
+    }
+    for (const frame of frames) {
+      if (this.closed) return;
+      this.stats.framesIn++;
+      if (this.peer === null) {
+        if (frame.kind !== FrameKind.Hello) {
+          this.fail(CloseCode.ProtocolError, `expected HELLO first, got ${FrameKind[frame.kind]}`);
+          return;
+        }
+        if (frame.minVersion > CHANNEL_VERSION) {
+          this.fail(CloseCode.ProtocolError, `peer speaks channel versions ${frame.minVersion}..${frame.maxVersion}, this side ${1}..${CHANNEL_VERSION}`);
+          return;
+        }
+        this.peer = frame;
+        this.emit('ready', frame);
+        continue;
+      }
+      if (frame.kind === FrameKind.Hello) {
+        this.fail(CloseCode.ProtocolError, 'second HELLO');
+        return;
+      }
+      if (frame.kind === FrameKind.Goodbye) {
+        this.stream.end();
+        this.finish(frame.code === CloseCode.Normal ? undefined : new ChannelError('BAD_VALUE', `peer said goodbye: ${frame.reason}`));
+        return;
+      }
+      this.emit('frame', frame);
+    }
+  }
+
+  /** Says why in a GOODBYE, then drops the stream: a peer that sent garbage gets no grace. */
+  private fail(code: CloseCode, reason: string): void {
+    const err = new Error(reason);
+    const stream = this.stream;
+    this.send({ kind: FrameKind.Goodbye, conn: 0, code, reason: reason.slice(0, 1000) }, () => stream.destroy(err));
+    stream.end();
+    this.finish(err);
+  }
+
+  private finish(error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queues.clear();
+    this.order = [];
+    this.queuedBytes = 0;
+    this.emit('close', error);
+  }
+}

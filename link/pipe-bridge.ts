@@ -1,0 +1,127 @@
+// Carries one pipe across the channel: reads a local fd into PIPE_DATA, or writes PIPE_DATA into it, with credits.
+import { FdStream } from '../native/fd-stream';
+import { FrameKind } from '../protocol/channel-frames';
+import type { ChannelSession } from './channel-session';
+
+/** Credit each side starts with for one pipe (docs/channel-protocol.md). */
+export const INITIAL_PIPE_CREDIT = 256 * 1024;
+const CREDIT_BATCH = 32 * 1024;
+const MAX_CHUNK = 64 * 1024;
+
+export type PipeDirection = 'to-peer' | 'from-peer';
+
+export interface PipeBridgeOptions {
+  conn: number;
+  resource: number;
+  /** Owned from here on. */
+  fd: number;
+  direction: PipeDirection;
+  session: ChannelSession;
+  onDone: (bridge: PipeBridge, error?: Error) => void;
+}
+
+export class PipeBridge {
+  readonly resource: number;
+  readonly direction: PipeDirection;
+  private readonly stream: FdStream;
+  private credit = INITIAL_PIPE_CREDIT;
+  private held: Buffer[] = [];
+  private received = 0;
+  private credited = 0;
+  private done = false;
+  private eof = false;
+  bytes = 0;
+
+  constructor(private readonly o: PipeBridgeOptions) {
+    this.resource = o.resource;
+    this.direction = o.direction;
+    this.stream = new FdStream(o.fd, { readable: o.direction === 'to-peer', highWaterMark: 0 });
+    this.stream.on('data', (chunk: Buffer) => this.onLocalData(chunk));
+    this.stream.on('end', () => {
+      this.eof = true;
+      this.sendHeld();
+    });
+    this.stream.on('drain', () => this.grant());
+    this.stream.on('close', (err?: Error) => {
+      if (this.eof && this.held.length > 0) return; // the fd is gone; held data still waits for credit
+      if (this.direction === 'from-peer' && err !== undefined) this.send({ kind: FrameKind.PipeClose, conn: o.conn, resource: o.resource });
+      this.finish(err);
+    });
+  }
+
+  /** PIPE_DATA from the peer. Returns an error text when the peer overran its credit. */
+  onData(data: Uint8Array): string | null {
+    if (this.direction !== 'from-peer') return `PIPE_DATA for pipe ${this.resource} that sends data, not receives`;
+    if (this.done) return null;
+    this.received += data.byteLength;
+    if (this.received - this.credited > INITIAL_PIPE_CREDIT) return `pipe ${this.resource}: peer sent past its credit`;
+    this.bytes += data.byteLength;
+    this.stream.write(data);
+    this.grant();
+    return null;
+  }
+
+  onCredit(bytes: number): string | null {
+    if (this.direction !== 'to-peer') return `CREDIT for pipe ${this.resource} that receives data`;
+    this.credit += bytes;
+    if (this.credit > INITIAL_PIPE_CREDIT * 4) return `pipe ${this.resource}: credit beyond what was sent`;
+    this.sendHeld();
+    return null;
+  }
+
+  /** PIPE_CLOSE from the peer: end of data (flush, then close) or the far reader is gone. */
+  onClose(): void {
+    if (this.direction === 'from-peer') this.stream.end();
+    else {
+      this.held = [];
+      this.stream.destroy();
+    }
+  }
+
+  destroy(): void {
+    this.stream.destroy();
+  }
+
+  private onLocalData(chunk: Buffer): void {
+    this.held.push(chunk);
+    this.sendHeld();
+  }
+
+  private sendHeld(): void {
+    while (this.held.length > 0 && this.credit > 0) {
+      const chunk = this.held[0];
+      const n = Math.min(chunk.byteLength, this.credit, MAX_CHUNK, this.o.session.peerMaxFrameSize - 16);
+      this.send({ kind: FrameKind.PipeData, conn: this.o.conn, resource: this.o.resource, data: chunk.subarray(0, n) });
+      this.credit -= n;
+      this.bytes += n;
+      if (n === chunk.byteLength) this.held.shift();
+      else this.held[0] = chunk.subarray(n);
+    }
+    if (this.held.length > 0) this.stream.pause();
+    else if (this.eof) {
+      this.send({ kind: FrameKind.PipeClose, conn: this.o.conn, resource: this.o.resource });
+      this.finish();
+    } else this.stream.resume();
+  }
+
+  /** Grants the peer the bytes that left our queue into the real pipe. */
+  private grant(): void {
+    const written = this.received - this.stream.writableLength;
+    const owed = written - this.credited;
+    if (owed >= CREDIT_BATCH || (owed > 0 && this.stream.writableLength === 0)) {
+      this.credited += owed;
+      this.send({ kind: FrameKind.Credit, conn: this.o.conn, resource: this.o.resource, bytes: owed });
+    }
+  }
+
+  private send(frame: Parameters<ChannelSession['send']>[0]): void {
+    if (!this.done) this.o.session.send(frame);
+  }
+
+  private finish(error?: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.stream.destroy();
+    this.o.onDone(this, error);
+  }
+}

@@ -1,0 +1,59 @@
+// Accumulates bytes and fds read from a Wayland socket and hands out whole messages (pure).
+import { DEFAULT_MAX_MESSAGE_SIZE, readHeader, type MessageHeader } from './wire-codec';
+
+export interface RawMessage extends MessageHeader {
+  /** The whole message, header included: a view valid until the next push(). */
+  bytes: Uint8Array;
+}
+
+export class MessageBuffer {
+  private buf: Uint8Array = new Uint8Array(0);
+  private start = 0;
+  private end = 0;
+  /** fds received and not yet consumed by a parsed message, in arrival order. */
+  readonly fds: number[] = [];
+
+  constructor(private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE, private readonly maxQueuedFds = 1024) {}
+
+  get pendingBytes(): number {
+    return this.end - this.start;
+  }
+
+  /** Appends received bytes (copied) and fds. Throws RangeError when too many fds are queued. */
+  push(bytes: Uint8Array, fds: readonly number[]): void {
+    if (this.fds.length + fds.length > this.maxQueuedFds) {
+      throw new RangeError(`more than ${this.maxQueuedFds} fds received without messages that take them`);
+    }
+    this.fds.push(...fds);
+    if (bytes.byteLength === 0) return;
+    if (this.end + bytes.byteLength > this.buf.byteLength) {
+      const live = this.end - this.start;
+      const need = live + bytes.byteLength;
+      const next = need <= this.buf.byteLength && this.start > 0 ? this.buf : new Uint8Array(Math.max(need, this.buf.byteLength * 2, 8192));
+      next.set(this.buf.subarray(this.start, this.end), 0);
+      this.buf = next;
+      this.start = 0;
+      this.end = live;
+    }
+    this.buf.set(bytes, this.end);
+    this.end += bytes.byteLength;
+  }
+
+  /** The next whole message, or null. Throws ProtocolError for an impossible header. */
+  next(): RawMessage | null {
+    const header = readHeader(this.buf.subarray(0, this.end), this.start, this.maxMessageSize);
+    if (header === null || this.end - this.start < header.size) return null;
+    const bytes = this.buf.subarray(this.start, this.start + header.size);
+    this.start += header.size;
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+    }
+    return { ...header, bytes };
+  }
+
+  /** Removes and returns every queued fd (to close them). */
+  takeFds(): number[] {
+    return this.fds.splice(0);
+  }
+}

@@ -1,0 +1,274 @@
+// Opens channels from a SPEC: connects (and reconnects) or listens, and hands each stream to the caller.
+import { closeSync, constants, lstatSync, openSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { FdListener } from '../native/fd-listener';
+import { FdStream } from '../native/fd-stream';
+import { POLL, closeAll, pollNow, unixConnect } from '../native/index';
+import { vsockConnectAsync } from '../native/vsock-connect';
+import type { ByteStream } from './byte-stream';
+import { describeSpec, type ChannelSpec } from './channel-spec';
+import { FdByteStream } from './fd-byte-stream';
+import { SocketStream } from './socket-stream';
+import { WsStream } from './ws-stream';
+
+export interface ChannelOpener {
+  close(): void;
+}
+
+export interface OpenOptions {
+  /** Called with every new stream. */
+  onStream: (stream: ByteStream) => void;
+  /** Notable events, one line each. */
+  onEvent: (msg: string) => void;
+  /**
+   * A listening channel cannot listen (address in use, no permission): nothing will ever connect. Listen
+   * failures found at once are thrown by openChannels() instead. Without onError the message goes to onEvent.
+   */
+  onError?: (err: Error) => void;
+  /** For connecting specs: connect again after a failure or close. Default true. */
+  reconnect?: boolean;
+  /** First retry delay; doubles up to 5 s. */
+  retryMs?: number;
+}
+
+const MAX_RETRY_MS = 5000;
+/** While a virtio port has no host end, poll reports POLLHUP and there is no event for its end. */
+const CHARDEV_WAIT_MS = 200;
+
+function aborted(name: string): Error {
+  return Object.assign(new Error(`${name}: connecting was cancelled`), { code: 'ABORT_ERR' });
+}
+
+/**
+ * Connects once; resolves with a stream or rejects with the failure. Aborting `signal` cancels a pending
+ * attempt (it rejects and closes whatever it had opened). `onWaiting` hears once that a character device is
+ * open but has no other end yet.
+ */
+export function connectOnce(spec: ChannelSpec, signal?: AbortSignal, onWaiting?: () => void): Promise<ByteStream> {
+  const name = describeSpec(spec);
+  if (signal?.aborted) return Promise.reject(aborted(name));
+  switch (spec.kind) {
+    case 'unix':
+    case 'tcp':
+      return new Promise((resolve, reject) => {
+        const s = spec.kind === 'unix' ? createConnection(spec.path) : createConnection(spec.port, spec.host);
+        const onAbort = (): void => {
+          s.destroy();
+          reject(aborted(name));
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        s.once('error', (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        });
+        s.once('connect', () => {
+          signal?.removeEventListener('abort', onAbort);
+          s.removeAllListeners('error');
+          resolve(new SocketStream(s, name));
+        });
+      });
+    case 'ws':
+      return new Promise((resolve, reject) => {
+        const ws = new WebSocket(spec.url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+        const onAbort = (): void => {
+          ws.terminate();
+          reject(aborted(name));
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const onError = (e: Error): void => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        };
+        ws.once('error', onError);
+        ws.once('open', () => {
+          signal?.removeEventListener('abort', onAbort);
+          ws.off('error', onError);
+          resolve(new WsStream(ws, name));
+        });
+      });
+    case 'vsock':
+      // nonblocking: a blocking AF_VSOCK connect stalls the event loop up to the kernel's 2 s connect timeout
+      return vsockConnectAsync(spec.cid, spec.port).then((fd) => {
+        if (signal?.aborted) {
+          closeAll([fd]);
+          throw aborted(name);
+        }
+        return new FdByteStream(new FdStream(fd), name);
+      });
+    case 'virtio':
+    case 'file':
+      return openCharDevice(spec.path, name, signal, onWaiting);
+    default:
+      return Promise.reject(new Error(`${name} is a listening channel, not one to connect to`));
+  }
+}
+
+/** Opens a character device (virtio-serial port) and waits until the other end is there. */
+function openCharDevice(path: string, name: string, signal?: AbortSignal, onWaiting?: () => void): Promise<ByteStream> {
+  return new Promise((resolve, reject) => {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOCTTY);
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      closeSync(fd);
+      reject(aborted(name));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let waiting = false;
+    const check = (): void => {
+      let revents: number;
+      try {
+        revents = pollNow(fd, POLL.POLLOUT);
+      } catch (e) {
+        signal?.removeEventListener('abort', onAbort);
+        closeSync(fd);
+        reject(e);
+        return;
+      }
+      if ((revents & POLL.POLLOUT) !== 0 && (revents & POLL.POLLHUP) === 0) {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(new FdByteStream(new FdStream(fd), name));
+        return;
+      }
+      if (!waiting) {
+        waiting = true;
+        onWaiting?.();
+      }
+      timer = setTimeout(check, CHARDEV_WAIT_MS);
+    };
+    check();
+  });
+}
+
+/** Connects, and connects again whenever the stream fails or closes, until close(). */
+function keepConnected(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
+  const name = describeSpec(spec);
+  const firstDelay = o.retryMs ?? 250;
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let current: ByteStream | null = null;
+  let delay = firstDelay;
+  let lastError = '';
+  const retry = (): void => {
+    if (abort.signal.aborted || o.reconnect === false) return;
+    timer = setTimeout(attempt, delay);
+    delay = Math.min(delay * 2, MAX_RETRY_MS);
+  };
+  const attempt = (): void => {
+    const onWaiting = (): void => o.onEvent(`channel ${name}: no other end yet; waiting`);
+    connectOnce(spec, abort.signal, onWaiting).then((stream) => {
+      if (abort.signal.aborted) {
+        stream.destroy();
+        return;
+      }
+      const since = Date.now();
+      lastError = '';
+      current = stream;
+      o.onEvent(`channel ${name} connected`);
+      stream.once('close', () => {
+        current = null;
+        // a channel that was up for a while reconnects at once; one that keeps dropping backs off
+        if (Date.now() - since >= MAX_RETRY_MS) delay = firstDelay;
+        retry();
+      });
+      o.onStream(stream);
+    }, (err: Error) => {
+      if (abort.signal.aborted) return;
+      if (err.message !== lastError) o.onEvent(`channel ${name}: ${err.message}; ${o.reconnect === false ? 'giving up' : 'retrying'}`);
+      lastError = err.message;
+      retry();
+    });
+  };
+  attempt();
+  return {
+    close() {
+      abort.abort();
+      clearTimeout(timer);
+      current?.destroy();
+    },
+  };
+}
+
+/**
+ * Clears the way for a UNIX listening socket: a socket nobody answers on is stale and removed; a live one,
+ * or anything that is not a socket, is left alone and the listen fails with a clear message.
+ */
+function removeStaleSocket(path: string, name: string): void {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) throw new Error(`channel ${name}: ${path} exists and is not a socket; remove it or choose another path`);
+  let fd: number;
+  try {
+    fd = unixConnect(path);
+  } catch {
+    unlinkSync(path); // ECONNREFUSED: the process that listened there is gone
+    return;
+  }
+  closeAll([fd]);
+  throw Object.assign(new Error(`channel ${name}: a live process listens on ${path}`), { code: 'EADDRINUSE' });
+}
+
+function listenFailed(name: string, o: OpenOptions, e: Error): void {
+  const err = Object.assign(new Error(`channel ${name}: cannot listen: ${e.message}`), { code: (e as NodeJS.ErrnoException).code });
+  if (o.onError !== undefined) o.onError(err);
+  else o.onEvent(err.message);
+}
+
+/** Listens; every accepted connection is a stream. Throws (synchronously or via onEvent) when it cannot listen. */
+function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
+  const name = describeSpec(spec);
+  switch (spec.kind) {
+    case 'unix-listen':
+    case 'tcp-listen': {
+      if (spec.kind === 'unix-listen') removeStaleSocket(spec.path, name);
+      const server: Server = createServer((s) => o.onStream(new SocketStream(s, `${name} peer`)));
+      let listening = false;
+      server.once('listening', () => {
+        listening = true;
+      });
+      server.on('error', (e) => (listening ? o.onEvent(`channel ${name}: ${e.message}`) : listenFailed(name, o, e)));
+      if (spec.kind === 'unix-listen') server.listen(spec.path);
+      else server.listen(spec.port, spec.host);
+      // libuv removes the socket file it bound when the server closes
+      return { close: () => void server.close() };
+    }
+    case 'ws-listen': {
+      const wss = new WebSocketServer({ host: spec.host, port: spec.port, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+      let listening = false;
+      wss.once('listening', () => {
+        listening = true;
+      });
+      wss.on('connection', (ws) => o.onStream(new WsStream(ws, `${name} peer`)));
+      wss.on('error', (e) => (listening ? o.onEvent(`channel ${name}: ${e.message}`) : listenFailed(name, o, e)));
+      return { close: () => { for (const c of wss.clients) c.terminate(); wss.close(); } };
+    }
+    case 'vsock-listen': {
+      let l: FdListener;
+      try {
+        l = FdListener.vsock(spec.port);
+      } catch (e) {
+        throw Object.assign(new Error(`channel ${name}: cannot listen: ${(e as Error).message}`), { code: (e as NodeJS.ErrnoException).code });
+      }
+      l.on('connection', (s) => o.onStream(new FdByteStream(s, `${name} peer`)));
+      l.on('error', (e: Error) => o.onEvent(`channel ${name}: ${e.message}`));
+      return { close: () => l.close() };
+    }
+    default:
+      return keepConnected(spec, o);
+  }
+}
+
+export function openChannels(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
+  return listen(spec, o);
+}
