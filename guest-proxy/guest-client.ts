@@ -1,0 +1,288 @@
+// One Wayland client of the guest proxy: its requests go to the channel, its events come back from it.
+import { fstatSync } from 'node:fs';
+import type { FdSocket } from '../native/fd-socket';
+import { closeAll, mmap, munmap } from '../native/index';
+import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol/channel-frames';
+import { formatMessage } from '../protocol/format';
+import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
+import { ObjectMap } from '../protocol/object-map';
+import type { Policy } from '../protocol/policy';
+import { ProtocolError } from '../protocol/protocol-error';
+import type { ProtocolRegistry } from '../protocol/registry';
+import type { MessageSpec } from '../protocol/types';
+import { HEADER_SIZE, decodeArgs, encodeMessage, readHeader, type ArgValue } from '../protocol/wire-codec';
+import type { ChannelSession } from '../link/channel-session';
+import { FdResources } from '../link/fd-resources';
+import type { Logger } from '../link/log';
+import { WaylandBatch } from '../link/wayland-batch';
+import { ShmTracker, type GuestPool } from './shm-tracker';
+import { handleShmRequest } from './shm-requests';
+
+export interface GuestContext {
+  registry: ProtocolRegistry;
+  policy: Policy;
+  session: ChannelSession;
+  log: Logger;
+}
+
+/** wl_display error codes. */
+const INVALID_OBJECT = 0;
+const INVALID_METHOD = 1;
+const IMPLEMENTATION = 3;
+
+export interface ClientStats {
+  requests: number;
+  events: number;
+  commits: number;
+  shmBytes: number;
+}
+
+function needsArgs(spec: MessageSpec): boolean {
+  return spec.destructor === true || spec.args.some((a) => a.type === 'new_id' || a.type === 'fd');
+}
+
+export class GuestClient {
+  readonly objects: ObjectMap;
+  readonly shm: ShmTracker;
+  readonly stats: ClientStats = { requests: 0, events: 0, commits: 0, shmBytes: 0 };
+  readonly batch: WaylandBatch;
+  private readonly input = new MessageBuffer();
+  private readonly resources: FdResources;
+  /** Globals offered to this client: name → interface and version. */
+  private readonly globals = new Map<number, { iface: string; version: number }>();
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(readonly conn: number, private readonly socket: FdSocket, readonly ctx: GuestContext, description: string, private readonly onClosed: (c: GuestClient) => void) {
+    this.log = ctx.log.child(`client ${conn}`);
+    this.objects = new ObjectMap(ctx.registry);
+    this.batch = new WaylandBatch(conn, ctx.session);
+    this.shm = new ShmTracker((pool) => this.releasePool(pool));
+    this.resources = new FdResources(conn, ctx.session, 'guest', (b, err) => {
+      if (err !== undefined) this.log.debug(`pipe ${b.resource}: ${err.message}`);
+    });
+    ctx.session.send({ kind: FrameKind.Open, conn, description });
+    socket.on('data', (bytes: Buffer, fds: number[]) => this.onClientData(bytes, fds));
+    socket.on('close', (err?: Error) => this.close(err === undefined ? 'disconnected' : `socket error: ${err.message}`));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  private onClientData(bytes: Uint8Array, fds: number[]): void {
+    if (this.closed) {
+      closeAll(fds);
+      return;
+    }
+    try {
+      this.input.push(bytes, fds);
+      for (let m = this.input.next(); m !== null && !this.closed; m = this.input.next()) this.onRequest(m);
+    } catch (e) {
+      this.failWith(e);
+    }
+    if (!this.closed) this.batch.flush();
+    if (this.ctx.session.congested) this.socket.pause();
+  }
+
+  private onRequest(m: RawMessage): void {
+    this.stats.requests++;
+    const spec = this.objects.requestSpec(m.objectId, m.opcode);
+    const obj = this.objects.get(m.objectId)!;
+    const name = `${obj.iface.name}.${spec.name}`;
+    const special = needsArgs(spec) || SPECIAL_REQUESTS.has(name);
+    const decoded = special ? decodeArgs(m.bytes.subarray(HEADER_SIZE), spec, this.input.fds, name) : null;
+    this.log.trace(() => ` -> ${formatMessage(obj.iface.name, m.objectId, spec, decoded?.args ?? null)}`);
+    if (decoded === null) {
+      this.batch.add(m.bytes);
+      return;
+    }
+    const args = decoded.args;
+    if (name === 'wl_registry.bind') this.checkBind(m.objectId, args);
+    this.objects.applyRequest(m.objectId, spec, args);
+    const resources: number[] = [];
+    const handled = handleShmRequest(this, name, m.objectId, args, decoded.fds, resources);
+    if (!handled) {
+      for (const fd of decoded.fds) {
+        const r = this.resources.export(fd);
+        if ('error' in r) throw new ProtocolError('BAD_ARGUMENT', `${name}: ${r.error}`);
+        resources.push(r.resource);
+      }
+    }
+    this.batch.add(m.bytes, resources);
+  }
+
+  private checkBind(registryId: number, args: ArgValue[]): void {
+    const global = this.globals.get(args[0] as number);
+    const want = args[1] as { interface: string; version: number };
+    if (global === undefined || global.iface !== want.interface || want.version > global.version) {
+      throw new ProtocolError('UNKNOWN_INTERFACE', `wl_registry#${registryId}.bind: invalid global ${want.interface} (${args[0] as number}) version ${want.version}`);
+    }
+  }
+
+  // ---- shm helpers used by shm-requests.ts
+
+  allocateResource(): number {
+    return this.resources.allocate();
+  }
+
+  mapPool(fd: number, size: number): { mapping: ArrayBuffer; bytes: Uint8Array } {
+    const fileSize = fstatSync(fd).size;
+    if (size <= 0 || size > fileSize) throw new ProtocolError('BAD_ARGUMENT', `wl_shm pool size ${size} does not fit the ${fileSize}-byte fd`);
+    const mapping = mmap(fd, size, 0, false);
+    return { mapping, bytes: new Uint8Array(mapping) };
+  }
+
+  private releasePool(pool: GuestPool): void {
+    this.ctx.session.send({ kind: FrameKind.ResDrop, conn: this.conn, resource: pool.resource });
+    this.unmapWhenFlushed(pool);
+  }
+
+  unmapWhenFlushed(pool: GuestPool): void {
+    const finish = (): void => {
+      for (const m of pool.retired) munmap(m);
+      pool.retired = [];
+      if (!pool.alive && pool.buffers === 0 && pool.fd >= 0) {
+        munmap(pool.mapping);
+        closeAll([pool.fd]);
+        pool.fd = -1;
+      }
+    };
+    if (pool.inflight === 0 || this.ctx.session.isClosed) finish();
+    else {
+      const prev = pool.onFlushed;
+      pool.onFlushed = () => {
+        prev?.();
+        finish();
+      };
+    }
+  }
+
+  // ---- events from the host
+
+  onFrame(frame: Frame): void {
+    if (this.closed) return;
+    if (frame.kind === FrameKind.Wayland) {
+      try {
+        this.onEvents(frame);
+      } catch (e) {
+        this.log.error(`bad events from the host: ${(e as Error).message}`);
+        this.close('bad events from the host', CloseCode.ProtocolError);
+      }
+      return;
+    }
+    if (frame.kind === FrameKind.Close) {
+      this.log.info(`host closed the connection: ${frame.reason}`);
+      if (frame.code !== CloseCode.Normal && frame.code !== CloseCode.CompositorGone) this.sendDisplayError(1, IMPLEMENTATION, `wayvio host: ${frame.reason}`);
+      this.close(frame.reason, null);
+      return;
+    }
+    const result = this.resources.onFrame(frame);
+    if (result === 'unhandled') this.log.warn(`unexpected ${FrameKind[frame.kind]} frame`);
+    else if (result !== null) {
+      this.log.error(result);
+      this.close(result, CloseCode.ProtocolError);
+    }
+  }
+
+  private onEvents(frame: WaylandFrame): void {
+    const data = frame.data;
+    const out: Uint8Array[] = [];
+    const outFds: number[] = [];
+    let res = 0;
+    for (let off = 0; off < data.byteLength;) {
+      const h = readHeader(data, off);
+      if (h === null || off + h.size > data.byteLength) throw new ProtocolError('BAD_MESSAGE_SIZE', 'partial message in a WAYLAND frame');
+      const bytes = data.subarray(off, off + h.size);
+      off += h.size;
+      this.stats.events++;
+      const spec = this.objects.eventSpec(h.objectId, h.opcode);
+      const iface = this.objects.get(h.objectId)!.iface.name;
+      const name = `${iface}.${spec.name}`;
+      const fdCount = this.ctx.registry.fdCount(spec);
+      const fds: number[] = [];
+      for (let i = 0; i < fdCount; i++) {
+        const fd = this.resources.takeFd(frame.resources[res++] ?? 0);
+        if (fd === null) throw new ProtocolError('MISSING_FD', `${name}: no resource for its fd`);
+        fds.push(fd);
+      }
+      if (!needsArgs(spec) && !SPECIAL_EVENTS.has(name)) {
+        this.log.trace(() => `<-  ${formatMessage(iface, h.objectId, spec, null)}`);
+        out.push(bytes);
+        outFds.push(...fds);
+        continue;
+      }
+      const { args } = decodeArgs(bytes.subarray(HEADER_SIZE), spec, [...fds], name);
+      this.log.trace(() => `<-  ${formatMessage(iface, h.objectId, spec, args)}`);
+      this.objects.applyEvent(h.objectId, spec, args);
+      if (name === 'wl_registry.global') {
+        const verdict = this.ctx.policy.judge(args[1] as string, args[2] as number, this.ctx.registry);
+        if (!verdict.allowed) continue;
+        this.globals.set(args[0] as number, { iface: args[1] as string, version: verdict.version });
+        out.push(verdict.version === args[2] ? bytes : encodeMessage(h.objectId, h.opcode, spec, [args[0], args[1], verdict.version]).bytes);
+        continue;
+      }
+      if (name === 'wl_registry.global_remove') {
+        if (!this.globals.delete(args[0] as number)) continue;
+      }
+      if (name === 'wl_display.error') this.log.warn(`compositor error: ${formatMessage(iface, h.objectId, spec, args)}`);
+      out.push(bytes);
+      outFds.push(...fds);
+    }
+    if (res !== frame.resources.length) {
+      closeAll(outFds);
+      throw new ProtocolError('TOO_MANY_FDS', `${frame.resources.length - res} resources without an fd argument`);
+    }
+    if (out.length > 0) this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out), outFds);
+  }
+
+  // ---- ending
+
+  private failWith(e: unknown): void {
+    if (!(e instanceof ProtocolError) && !(e instanceof RangeError)) throw e;
+    const code = e instanceof ProtocolError && (e.code === 'UNKNOWN_OBJECT' || e.code === 'BAD_NEW_ID') ? INVALID_OBJECT
+      : e instanceof ProtocolError && e.code === 'UNKNOWN_OPCODE' ? INVALID_METHOD : IMPLEMENTATION;
+    this.log.warn(`protocol error: ${e.message}`);
+    this.sendDisplayError(1, code, e.message);
+    this.close(`protocol error: ${e.message}`, CloseCode.ProtocolError);
+  }
+
+  sendDisplayError(objectId: number, code: number, message: string): void {
+    const spec = this.ctx.registry.event('wl_display', 0)!;
+    this.socket.write(encodeMessage(1, 0, spec, [objectId, code, message.slice(0, 3000)]).bytes);
+  }
+
+  /** Ends the client; `hostCode` null when the host already knows. */
+  close(reason: string, hostCode: CloseCode | null = CloseCode.Normal): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.log.debug(`closed: ${reason}`);
+    this.socket.end();
+    closeAll(this.input.takeFds());
+    this.resources.destroy();
+    for (const pool of this.shm.allPools()) {
+      pool.alive = false;
+      pool.buffers = 0;
+      this.unmapWhenFlushed(pool);
+    }
+    if (hostCode !== null) this.ctx.session.send({ kind: FrameKind.Close, conn: this.conn, code: hostCode, reason: reason.slice(0, 1000) });
+    this.onClosed(this);
+  }
+}
+
+const SPECIAL_REQUESTS = new Set([
+  'wl_shm_pool.resize', 'wl_shm_pool.create_buffer',
+  'wl_surface.attach', 'wl_surface.damage', 'wl_surface.damage_buffer', 'wl_surface.commit',
+  'wl_surface.set_buffer_scale', 'wl_surface.set_buffer_transform',
+  'wp_viewport.set_source', 'wp_viewport.set_destination',
+]);
+
+const SPECIAL_EVENTS = new Set(['wl_registry.global', 'wl_registry.global_remove', 'wl_display.delete_id', 'wl_display.error']);

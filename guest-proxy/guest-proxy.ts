@@ -1,0 +1,152 @@
+// The guest proxy: listens where a compositor would, and carries every client over one channel to the host.
+import { closeSync, openSync, unlinkSync } from 'node:fs';
+import { FdListener } from '../native/fd-listener';
+import type { FdSocket } from '../native/fd-socket';
+import { flock } from '../native/index';
+import type { Policy } from '../protocol/policy';
+import type { ProtocolRegistry } from '../protocol/registry';
+import { ChannelSession } from '../link/channel-session';
+import type { Logger } from '../link/log';
+import type { ByteStream } from '../transport/byte-stream';
+import type { ChannelSpec } from '../transport/channel-spec';
+import { openChannels, type ChannelOpener } from '../transport/open-channel';
+import { GuestClient } from './guest-client';
+
+export interface GuestProxyOptions {
+  socketPath: string;
+  channel: ChannelSpec;
+  registry: ProtocolRegistry;
+  policy: Policy;
+  log: Logger;
+  software: string;
+}
+
+/** Clients that connect while no channel is up wait this many at most. */
+const MAX_WAITING_CLIENTS = 64;
+
+export class GuestProxy {
+  private listener: FdListener | null = null;
+  private lockFd = -1;
+  private opener: ChannelOpener | null = null;
+  private session: ChannelSession | null = null;
+  private readonly clients = new Map<number, GuestClient>();
+  private readonly waiting: FdSocket[] = [];
+  private nextConn = 1;
+  private stopped = false;
+  readonly totals = { clients: 0, channels: 0 };
+
+  constructor(private readonly o: GuestProxyOptions) {}
+
+  get lockPath(): string {
+    return `${this.o.socketPath}.lock`;
+  }
+
+  /** Takes the lock, listens, and starts connecting the channel. Throws if another process owns the socket. */
+  start(): void {
+    this.lockFd = openSync(this.lockPath, 'a+', 0o660);
+    if (!flock(this.lockFd, 'ex', true)) {
+      closeSync(this.lockFd);
+      this.lockFd = -1;
+      throw Object.assign(new Error(`${this.o.socketPath} is owned by a live process (its lock ${this.lockPath} is held)`), { code: 'EADDRINUSE' });
+    }
+    try {
+      unlinkSync(this.o.socketPath);
+    } catch {
+      // no stale socket
+    }
+    this.listener = FdListener.unix(this.o.socketPath);
+    this.listener.on('connection', (s: FdSocket) => this.onClient(s));
+    this.listener.on('error', (e: Error) => this.o.log.warn(`accept: ${e.message}`));
+    this.o.log.info(`listening on ${this.o.socketPath}`);
+    this.opener = openChannels(this.o.channel, {
+      onStream: (s) => this.onStream(s),
+      onEvent: (m) => this.o.log.info(m),
+    });
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  get connected(): boolean {
+    return this.session?.peer != null && !this.session.isClosed;
+  }
+
+  private onStream(stream: ByteStream): void {
+    if (this.session !== null && !this.session.isClosed) {
+      this.o.log.warn(`a second channel from ${stream.description} refused: one is up already`);
+      stream.destroy();
+      return;
+    }
+    const session = new ChannelSession(stream, { software: this.o.software });
+    this.session = session;
+    this.totals.channels++;
+    session.on('ready', (peer) => {
+      this.o.log.info(`channel up: ${peer.software}`);
+      for (const s of this.waiting.splice(0)) this.startClient(s, session);
+    });
+    session.on('frame', (frame) => this.clients.get(frame.conn)?.onFrame(frame));
+    session.on('drain', () => {
+      for (const c of this.clients.values()) c.resume();
+    });
+    session.on('close', (err?: Error) => {
+      this.o.log.info(`channel down${err ? `: ${err.message}` : ''}; ${this.clients.size} client(s) disconnected`);
+      for (const c of [...this.clients.values()]) c.close('the channel to the host closed', null);
+      if (this.session === session) this.session = null;
+    });
+  }
+
+  private onClient(socket: FdSocket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    const session = this.session;
+    if (session === null || session.peer === null || session.isClosed) {
+      if (this.waiting.length >= MAX_WAITING_CLIENTS) {
+        this.o.log.warn('client refused: no channel to the host and too many clients waiting');
+        socket.destroy();
+        return;
+      }
+      this.o.log.info('client waits for the channel to the host');
+      socket.pause();
+      socket.once('close', () => {
+        const i = this.waiting.indexOf(socket);
+        if (i >= 0) this.waiting.splice(i, 1);
+      });
+      this.waiting.push(socket);
+      return;
+    }
+    this.startClient(socket, session);
+  }
+
+  private startClient(socket: FdSocket, session: ChannelSession): void {
+    const conn = this.nextConn;
+    this.nextConn = this.nextConn >= 0x7fffffff ? 1 : this.nextConn + 1;
+    this.totals.clients++;
+    const client = new GuestClient(conn, socket, { registry: this.o.registry, policy: this.o.policy, session, log: this.o.log }, `client ${conn}`, (c) => this.clients.delete(c.conn));
+    this.clients.set(conn, client);
+    socket.resume();
+    this.o.log.debug(`client ${conn} connected`);
+  }
+
+  /** Stops listening, ends every client and the channel, removes the socket and lock. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.listener?.close();
+    for (const s of this.waiting.splice(0)) s.destroy();
+    for (const c of [...this.clients.values()]) c.close('proxy stopping');
+    this.session?.close();
+    this.opener?.close();
+    for (const p of [this.o.socketPath, this.lockPath]) {
+      try {
+        unlinkSync(p);
+      } catch {
+        // gone already
+      }
+    }
+    if (this.lockFd >= 0) closeSync(this.lockFd);
+    this.lockFd = -1;
+  }
+}

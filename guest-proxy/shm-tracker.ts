@@ -1,0 +1,150 @@
+// Guest side of shm: the client's pools (mapped read-only), their buffers, and each surface's damage per buffer.
+import { bytesPerPixel, damageByteRanges, DamageRegion, surfaceToBuffer, type ByteRange, type Rect } from '../protocol/damage';
+
+export interface GuestPool {
+  id: number;
+  resource: number;
+  fd: number;
+  size: number;
+  /** Read-only view of the client's pool. */
+  bytes: Uint8Array;
+  mapping: ArrayBuffer;
+  alive: boolean;
+  buffers: number;
+  /** RES_WRITE frames still referencing `bytes` in the channel's queue. */
+  inflight: number;
+  /** Old mappings waiting for in-flight writes before munmap. */
+  retired: ArrayBuffer[];
+  /** Runs once inflight drops to 0. */
+  onFlushed?: () => void;
+}
+
+export interface GuestBuffer {
+  id: number;
+  pool: GuestPool;
+  offset: number;
+  width: number;
+  height: number;
+  stride: number;
+  format: number;
+  /** Damage since this buffer's bytes were last sent; starts full. */
+  dirty: DamageRegion;
+}
+
+export interface SurfaceState {
+  id: number;
+  /** undefined: no attach since the last commit; null: a null buffer was attached. */
+  pendingBuffer: number | null | undefined;
+  currentBuffer: number | null;
+  bufferDamage: Rect[];
+  surfaceDamage: Rect[];
+  scale: number;
+  pendingScale: number;
+  transform: number;
+  pendingTransform: number;
+  viewport: boolean;
+  /** Buffers committed on this surface: surface damage also dirties them. */
+  buffers: Set<number>;
+}
+
+export class ShmTracker {
+  readonly pools = new Map<number, GuestPool>();
+  readonly buffers = new Map<number, GuestBuffer>();
+  readonly surfaces = new Map<number, SurfaceState>();
+
+  constructor(private readonly release: (pool: GuestPool) => void) {}
+
+  addPool(pool: GuestPool): void {
+    this.pools.set(pool.id, pool);
+  }
+
+  destroyPool(id: number): void {
+    const pool = this.pools.get(id);
+    if (pool === undefined) return;
+    pool.alive = false;
+    this.pools.delete(id);
+    this.maybeRelease(pool);
+  }
+
+  addBuffer(id: number, poolId: number, offset: number, width: number, height: number, stride: number, format: number): void {
+    const pool = this.pools.get(poolId);
+    if (pool === undefined) return;
+    pool.buffers++;
+    const dirty = new DamageRegion();
+    dirty.addFull();
+    this.buffers.set(id, { id, pool, offset, width, height, stride, format, dirty });
+  }
+
+  destroyBuffer(id: number): void {
+    const buffer = this.buffers.get(id);
+    if (buffer === undefined) return;
+    this.buffers.delete(id);
+    buffer.pool.buffers--;
+    for (const s of this.surfaces.values()) s.buffers.delete(id);
+    this.maybeRelease(buffer.pool);
+  }
+
+  surface(id: number): SurfaceState {
+    let s = this.surfaces.get(id);
+    if (s === undefined) {
+      s = {
+        id, pendingBuffer: undefined, currentBuffer: null, bufferDamage: [], surfaceDamage: [],
+        scale: 1, pendingScale: 1, transform: 0, pendingTransform: 0, viewport: false, buffers: new Set(),
+      };
+      this.surfaces.set(id, s);
+    }
+    return s;
+  }
+
+  destroySurface(id: number): void {
+    this.surfaces.delete(id);
+  }
+
+  /**
+   * Applies a wl_surface.commit: spreads this commit's damage to every buffer of the surface and
+   * returns the committed shm buffer with the byte ranges of it that must be sent, or null.
+   */
+  commit(surfaceId: number): { buffer: GuestBuffer; ranges: ByteRange[] } | null {
+    const s = this.surface(surfaceId);
+    s.scale = s.pendingScale;
+    s.transform = s.pendingTransform;
+    if (s.pendingBuffer !== undefined) s.currentBuffer = s.pendingBuffer;
+    s.pendingBuffer = undefined;
+    const bufferId = s.currentBuffer;
+    const buffer = bufferId === null ? undefined : this.buffers.get(bufferId);
+
+    const damage = new DamageRegion();
+    for (const r of s.bufferDamage) damage.add(r);
+    for (const r of s.surfaceDamage) {
+      const b = surfaceToBuffer(r, s.scale, s.transform, s.viewport);
+      if (b === null) damage.addFull();
+      else damage.add(b);
+    }
+    s.bufferDamage = [];
+    s.surfaceDamage = [];
+    for (const id of s.buffers) this.buffers.get(id)?.dirty.addRegion(damage);
+    if (buffer === undefined) return null;
+    if (!s.buffers.has(buffer.id)) {
+      s.buffers.add(buffer.id);
+      buffer.dirty.addFull();
+    }
+    if (buffer.dirty.empty) return null;
+    const ranges = damageByteRanges(buffer.dirty, {
+      offset: buffer.offset, width: buffer.width, height: buffer.height, stride: buffer.stride, bpp: bytesPerPixel(buffer.format),
+    }, buffer.pool.size);
+    buffer.dirty.clear();
+    return { buffer, ranges };
+  }
+
+  /** Frees a pool once neither the pool object nor any buffer refers to it. */
+  private maybeRelease(pool: GuestPool): void {
+    if (!pool.alive && pool.buffers === 0) this.release(pool);
+  }
+
+  /** Every pool still held, for cleanup when the client goes away. */
+  allPools(): GuestPool[] {
+    const set = new Set<GuestPool>(this.pools.values());
+    for (const b of this.buffers.values()) set.add(b.pool);
+    return [...set];
+  }
+}
