@@ -1,0 +1,105 @@
+// `wayvio demo`: weston headless, both proxies over a local channel, a real client; prints what happened.
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { GuestProxy } from '../guest-proxy/guest-proxy';
+import { HostProxy } from '../host-proxy/host-proxy';
+import { createLogger } from '../link/log';
+import { Policy } from '../protocol/policy';
+import { ProtocolRegistry } from '../protocol/registry';
+import { startHeadlessWeston } from './headless-weston';
+import { SOFTWARE, UsageError, parse } from './usage';
+
+const run = promisify(execFile);
+
+function globalsOf(wayland_info: string): string[] {
+  return [...wayland_info.matchAll(/interface: '([^']+)'/g)].map((m) => m[1]);
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+export async function demoCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { seconds: { type: 'string' }, out: { type: 'string' } });
+  const seconds = Number(values.seconds ?? '5');
+  if (!(seconds > 0 && seconds <= 600)) throw new UsageError('--seconds takes a number of seconds (0-600]');
+  const outDir = resolve((values.out as string | undefined) ?? '.');
+  const log = createLogger('wayvio demo', { level: (values['log-level'] as 'info' | undefined) ?? 'warn' });
+  const say = (s: string): void => void process.stdout.write(s + '\n');
+
+  const weston = await startHeadlessWeston({ width: 1024, height: 768 });
+  const dir = mkdtempSync(join(tmpdir(), 'wayvio-demo-'));
+  const registry = ProtocolRegistry.builtin();
+  const policy = new Policy();
+  const channel = join(dir, 'channel.sock');
+  const host = new HostProxy({ channel: { kind: 'unix-listen', path: channel }, compositorPath: weston.socketPath, registry, policy, log: log.child('host'), software: SOFTWARE });
+  const guestSocket = join(dir, 'wayland-guest');
+  const guest = new GuestProxy({ socketPath: guestSocket, channel: { kind: 'unix', path: channel }, registry, policy, log: log.child('guest'), software: SOFTWARE });
+  try {
+    host.start();
+    guest.start();
+    if (!(await waitFor(() => guest.connected, 5000))) throw new Error('the guest proxy did not connect to the host proxy');
+    say(`wayvio demo: weston headless on ${weston.socketPath}; guest proxy on ${guestSocket}; channel ${channel}`);
+
+    const clientEnv = { ...process.env, XDG_RUNTIME_DIR: dir, WAYLAND_DISPLAY: guestSocket };
+    const direct = globalsOf((await run('wayland-info', [], { env: weston.env })).stdout);
+    const proxied = globalsOf((await run('wayland-info', [], { env: clientEnv })).stdout);
+    const hidden = direct.filter((g) => !proxied.includes(g));
+    say(`globals: ${direct.length} from weston, ${proxied.length} offered through wayvio; hidden: ${hidden.join(', ') || 'none'}`);
+
+    const before = { ...(await channelTotals(host)) };
+    const client = spawn('weston-simple-shm', [], { env: clientEnv, stdio: 'ignore' });
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const shot = await screenshot(weston.env, outDir);
+    client.kill('SIGINT');
+    await new Promise((r) => client.once('exit', r));
+    const elapsed = (Date.now() - started) / 1000;
+    const after = await channelTotals(host);
+    const frames = after.commits - before.commits;
+    const bytes = after.bytesIn - before.bytesIn;
+    say(`client: weston-simple-shm for ${elapsed.toFixed(1)} s`);
+    say(`frames: ${frames} (${(frames / elapsed).toFixed(1)} fps; weston headless repaints at 60 Hz)`);
+    say(`channel: ${(bytes / 1024 / 1024).toFixed(1)} MiB guest→host, ${frames > 0 ? Math.round(bytes / frames) : 0} bytes per frame`);
+    say(shot === null ? 'screenshot: weston-screenshooter produced no file' : `screenshot: ${shot}`);
+  } finally {
+    guest.stop();
+    host.stop();
+    await weston.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function channelTotals(host: HostProxy): Promise<{ commits: number; bytesIn: number }> {
+  let commits = 0;
+  let bytesIn = 0;
+  for (const ch of host.channels.values()) {
+    bytesIn += ch.session.stats.bytesIn;
+    for (const c of ch.clients.values()) commits += c.stats.commits;
+  }
+  return { commits: commits + host.endedCommits, bytesIn };
+}
+
+async function screenshot(env: NodeJS.ProcessEnv, outDir: string): Promise<string | null> {
+  const cwd = mkdtempSync(join(tmpdir(), 'wayvio-shot-'));
+  try {
+    await run('weston-screenshooter', [], { env, cwd, timeout: 10000 });
+    const png = readdirSync(cwd).find((f) => f.endsWith('.png'));
+    if (png === undefined) return null;
+    const target = join(outDir, 'wayvio-demo-screenshot.png');
+    copyFileSync(join(cwd, png), target);
+    return target;
+  } catch {
+    return null;
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}

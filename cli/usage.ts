@@ -1,0 +1,100 @@
+// Usage text, the usage error (exit 2) and shared option parsing for every wayvio command.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger, isLogLevel, type Logger } from '../link/log';
+import { Policy, parsePolicy } from '../protocol/policy';
+import { ProtocolRegistry } from '../protocol/registry';
+import { parseChannelSpec, SpecError, type ChannelSpec } from '../transport/channel-spec';
+
+export const USAGE = `usage:
+  wayvio host  --channel SPEC [--compositor NAME|PATH] [--policy FILE] [--protocol FILE.xml]...
+               [--pidfile FILE] [--log-level LEVEL]
+  wayvio guest --channel SPEC [--socket NAME|PATH] [--policy FILE] [--protocol FILE.xml]... [--log-level LEVEL]
+  wayvio run   --channel SPEC [--policy FILE] -- COMMAND [ARG...]
+  wayvio demo  [--seconds N] [--out DIR]
+
+SPEC: unix:PATH unix-listen:PATH virtio:NAME file:PATH vsock:CID:PORT vsock-listen:PORT
+      tcp:HOST:PORT tcp-listen:HOST:PORT ws://HOST:PORT/PATH wss://... ws-listen:HOST:PORT
+LEVEL: error, warn, info (default), debug. WAYVIO_TRACE=1 prints every message both ways.`;
+
+export class UsageError extends Error {}
+
+export const VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+export const SOFTWARE = `wayvio ${VERSION}`;
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+export function parse(argv: string[], options: Options, allowPositionals = false): { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { ...options, 'log-level': { type: 'string' } }, allowPositionals, strict: true });
+    return { values: r.values as Record<string, string | string[] | boolean | undefined>, positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export function requireString(values: Record<string, unknown>, name: string, example?: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required${example === undefined ? '' : `, e.g. ${example}`}`);
+  return v;
+}
+
+export function channelOption(values: Record<string, unknown>): ChannelSpec {
+  try {
+    return parseChannelSpec(requireString(values, 'channel', '--channel unix:/run/wayvio/vm1.sock (see SPEC below)'));
+  } catch (e) {
+    if (e instanceof SpecError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export function loggerFor(role: string, values: Record<string, unknown>): Logger {
+  const level = (values['log-level'] as string | undefined) ?? 'info';
+  if (!isLogLevel(level)) throw new UsageError(`--log-level ${level}: use error, warn, info or debug`);
+  return createLogger(`wayvio ${role}`, { level });
+}
+
+/** A socket NAME is relative to $XDG_RUNTIME_DIR, an absolute PATH is used as is (as libwayland does). */
+export function waylandSocketPath(nameOrPath: string, what: string): string {
+  if (isAbsolute(nameOrPath)) return nameOrPath;
+  const dir = process.env.XDG_RUNTIME_DIR;
+  if (dir === undefined || dir === '') throw new UsageError(`${what} '${nameOrPath}' is a name but XDG_RUNTIME_DIR is not set; give an absolute path`);
+  return join(dir, nameOrPath);
+}
+
+export function registryFor(values: Record<string, unknown>): ProtocolRegistry {
+  const registry = ProtocolRegistry.builtin();
+  for (const file of (values.protocol as string[] | undefined) ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--protocol ${file}: ${(e as Error).message}`);
+    }
+    registry.loadXmlText(text, file);
+  }
+  return registry;
+}
+
+export function policyFor(values: Record<string, unknown>): Policy {
+  const file = values.policy as string | undefined;
+  if (file === undefined) return new Policy();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--policy ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return parsePolicy(text, file);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export const COMMON_OPTIONS = {
+  channel: { type: 'string' },
+  policy: { type: 'string' },
+  protocol: { type: 'string', multiple: true },
+} as const;
