@@ -1,0 +1,68 @@
+// Both proxies in this process over a real channel, in front of a real compositor, for integration tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GuestProxy } from '../../guest-proxy/guest-proxy';
+import { HostProxy } from '../../host-proxy/host-proxy';
+import { createLogger } from '../../link/log';
+import { Policy, type PolicyFile } from '../../protocol/policy';
+import { ProtocolRegistry } from '../../protocol/registry';
+import type { ChannelSpec } from '../../transport/channel-spec';
+import type { ClientEnv } from './compositors';
+import { sleep } from './processes';
+
+export interface ProxyPair {
+  host: HostProxy;
+  guest: GuestProxy;
+  /** For clients: the guest proxy's socket. */
+  env: ClientEnv;
+  socketPath: string;
+  /** Every log line of both proxies so far. */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export interface PairOptions {
+  compositorPath: string;
+  /** Default: a UNIX socket in a temp dir (host listens, guest connects). */
+  channel?: (dir: string) => { host: ChannelSpec; guest: ChannelSpec };
+  policy?: PolicyFile;
+  guestPolicy?: PolicyFile;
+  registry?: ProtocolRegistry;
+}
+
+export async function startProxyPair(o: PairOptions): Promise<ProxyPair> {
+  const dir = mkdtempSync(join(tmpdir(), 'wayvio-pair-'));
+  const logs: string[] = [];
+  const write = (line: string): void => {
+    logs.push(line);
+    if (process.env.WAYVIO_TEST_LOG === '1') process.stderr.write(line + '\n');
+  };
+  const registry = o.registry ?? ProtocolRegistry.builtin();
+  const channels = o.channel?.(dir) ?? { host: { kind: 'unix-listen', path: join(dir, 'channel') }, guest: { kind: 'unix', path: join(dir, 'channel') } };
+  const host = new HostProxy({
+    channel: channels.host, compositorPath: o.compositorPath, registry, policy: new Policy(o.policy),
+    log: createLogger('host', { level: 'debug', write }), software: 'wayvio test host',
+  });
+  const socketPath = join(dir, 'wayland-guest');
+  const guest = new GuestProxy({
+    socketPath, channel: channels.guest, registry, policy: new Policy(o.guestPolicy ?? o.policy),
+    log: createLogger('guest', { level: 'debug', write }), software: 'wayvio test guest',
+  });
+  host.start();
+  guest.start();
+  for (let i = 0; !guest.connected; i++) {
+    if (i > 500) throw new Error(`the guest proxy did not connect: ${logs.join('\n')}`);
+    await sleep(10);
+  }
+  return {
+    host, guest, socketPath, logs,
+    env: { XDG_RUNTIME_DIR: dir, WAYLAND_DISPLAY: socketPath },
+    async stop() {
+      guest.stop();
+      host.stop();
+      await sleep(50);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

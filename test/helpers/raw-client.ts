@@ -1,0 +1,112 @@
+// A scriptable Wayland client built on wayvio's own codec, for protocol-error and hostile-input tests.
+import { FdSocket } from '../../native/fd-socket';
+import { closeAll, unixConnect } from '../../native/index';
+import { MessageBuffer } from '../../protocol/message-buffer';
+import { ObjectMap } from '../../protocol/object-map';
+import { ProtocolRegistry } from '../../protocol/registry';
+import { HEADER_SIZE, decodeArgs, encodeMessage, type ArgValue } from '../../protocol/wire-codec';
+
+export interface RawEvent {
+  objectId: number;
+  iface: string;
+  name: string;
+  args: ArgValue[];
+}
+
+export class RawClient {
+  readonly registry = ProtocolRegistry.builtin();
+  readonly objects = new ObjectMap(this.registry);
+  readonly events: RawEvent[] = [];
+  readonly globals = new Map<string, { name: number; version: number }>();
+  private readonly input = new MessageBuffer();
+  private readonly socket: FdSocket;
+  private nextId = 2;
+  closed = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(socketPath: string) {
+    this.socket = new FdSocket(unixConnect(socketPath));
+    this.socket.on('data', (bytes: Buffer, fds: number[]) => {
+      this.input.push(bytes, fds);
+      for (let m = this.input.next(); m !== null; m = this.input.next()) {
+        const spec = this.objects.eventSpec(m.objectId, m.opcode);
+        const iface = this.objects.get(m.objectId)!.iface.name;
+        const { args, fds: taken } = decodeArgs(m.bytes.subarray(HEADER_SIZE), spec, this.input.fds);
+        closeAll(taken);
+        this.objects.applyEvent(m.objectId, spec, args);
+        this.events.push({ objectId: m.objectId, iface, name: spec.name, args });
+        if (iface === 'wl_registry' && spec.name === 'global') this.globals.set(args[1] as string, { name: args[0] as number, version: args[2] as number });
+      }
+      this.wake();
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Sends a request; returns the id of the object it creates (if any). */
+  send(objectId: number, request: string, args: ArgValue[], fds: number[] = []): number {
+    const obj = this.objects.get(objectId);
+    if (obj === undefined) throw new Error(`no object ${objectId}`);
+    const opcode = obj.iface.requests.findIndex((r) => r.name === request);
+    const spec = obj.iface.requests[opcode];
+    if (spec === undefined) throw new Error(`${obj.iface.name} has no request ${request}`);
+    let created = 0;
+    const full = spec.args.map((a, i) => {
+      if (a.type !== 'new_id') return a.type === 'fd' ? fds.shift()! : args[i];
+      created = this.nextId++;
+      if (a.interface === undefined) return { ...(args[i] as object), id: created } as ArgValue;
+      return created;
+    });
+    const { bytes, fds: out } = encodeMessage(objectId, opcode, spec, full);
+    this.objects.applyRequest(objectId, spec, full);
+    this.socket.write(bytes, out);
+    return created;
+  }
+
+  /** Resolves when `pred` holds for the received events, or the connection closed. */
+  async until(pred: () => boolean, timeoutMs = 5000): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (!pred() && !this.closed) {
+      if (Date.now() > end) return false;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, end - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return pred();
+  }
+
+  /** wl_display.sync round trip. */
+  async roundtrip(): Promise<void> {
+    const cb = this.send(1, 'sync', [0]);
+    await this.until(() => this.events.some((e) => e.objectId === cb && e.name === 'done'));
+  }
+
+  /** get_registry + round trip; returns the registry id. */
+  async getRegistry(): Promise<number> {
+    const reg = this.send(1, 'get_registry', [0]);
+    await this.roundtrip();
+    return reg;
+  }
+
+  bind(registryId: number, iface: string, version: number, name = this.globals.get(iface)?.name ?? 0): number {
+    return this.send(registryId, 'bind', [name, { interface: iface, version, id: 0 }]);
+  }
+
+  error(): RawEvent | undefined {
+    return this.events.find((e) => e.iface === 'wl_display' && e.name === 'error');
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
