@@ -1,7 +1,7 @@
 // One Wayland client of the guest proxy: its requests go to the channel, its events come back from it.
 import { fstatSync } from 'node:fs';
 import type { FdSocket } from '../native/fd-socket';
-import { closeAll, mmap, munmap } from '../native/index';
+import { closeAll } from '../native/index';
 import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
 import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
@@ -134,36 +134,17 @@ export class GuestClient {
     return this.resources.allocate();
   }
 
-  mapPool(fd: number, size: number): { mapping: ArrayBuffer; bytes: Uint8Array } {
+  /** Checks that a client's pool fd really holds `size` bytes. */
+  checkPoolFd(fd: number, size: number): void {
     const fileSize = fstatSync(fd).size;
     if (size <= 0 || size > fileSize) throw new ProtocolError('BAD_ARGUMENT', `wl_shm pool size ${size} does not fit the ${fileSize}-byte fd`);
-    const mapping = mmap(fd, size, 0, false);
-    return { mapping, bytes: new Uint8Array(mapping) };
   }
 
   private releasePool(pool: GuestPool): void {
-    this.ctx.session.send({ kind: FrameKind.ResDrop, conn: this.conn, resource: pool.resource });
-    this.unmapWhenFlushed(pool);
-  }
-
-  unmapWhenFlushed(pool: GuestPool): void {
-    const finish = (): void => {
-      for (const m of pool.retired) munmap(m);
-      pool.retired = [];
-      if (!pool.alive && pool.buffers === 0 && pool.fd >= 0) {
-        munmap(pool.mapping);
-        closeAll([pool.fd]);
-        pool.fd = -1;
-      }
-    };
-    if (pool.inflight === 0 || this.ctx.session.isClosed) finish();
-    else {
-      const prev = pool.onFlushed;
-      pool.onFlushed = () => {
-        prev?.();
-        finish();
-      };
-    }
+    if (pool.fd < 0) return;
+    if (!this.ctx.session.isClosed) this.ctx.session.send({ kind: FrameKind.ResDrop, conn: this.conn, resource: pool.resource });
+    closeAll([pool.fd]);
+    pool.fd = -1;
   }
 
   // ---- events from the host
@@ -268,11 +249,7 @@ export class GuestClient {
     this.socket.end();
     closeAll(this.input.takeFds());
     this.resources.destroy();
-    for (const pool of this.shm.allPools()) {
-      pool.alive = false;
-      pool.buffers = 0;
-      this.unmapWhenFlushed(pool);
-    }
+    for (const pool of this.shm.allPools()) this.releasePool(pool);
     if (hostCode !== null) this.ctx.session.send({ kind: FrameKind.Close, conn: this.conn, code: hostCode, reason: reason.slice(0, 1000) });
     this.onClosed(this);
   }

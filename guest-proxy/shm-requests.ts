@@ -1,4 +1,5 @@
 // Guest handling of the requests that shape shm content: pools, buffers, attach/damage/commit.
+import { readSync } from 'node:fs';
 import { closeAll } from '../native/index';
 import { FrameKind } from '../protocol/channel-frames';
 import { ProtocolError } from '../protocol/protocol-error';
@@ -20,16 +21,15 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
     case 'wl_shm.create_pool': {
       const [poolId, , size] = args as [number, number, number];
       const fd = fds[0];
-      let mapped;
       try {
-        mapped = c.mapPool(fd, size);
+        c.checkPoolFd(fd, size);
       } catch (e) {
         fds.length = 0;
         closeAll([fd]);
-        throw e instanceof ProtocolError ? e : new ProtocolError('BAD_ARGUMENT', `wl_shm.create_pool: cannot map the pool: ${(e as Error).message}`);
+        throw e;
       }
       const resource = c.allocateResource();
-      c.shm.addPool({ id: poolId, resource, fd, size, ...mapped, alive: true, buffers: 0, inflight: 0, retired: [] });
+      c.shm.addPool({ id: poolId, resource, fd, size, alive: true, buffers: 0 });
       c.batch.flush();
       c.ctx.session.send({ kind: FrameKind.ShmCreate, conn: c.conn, resource, size });
       resources.push(resource);
@@ -40,10 +40,8 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
       const size = args[0] as number;
       if (pool === undefined) return false;
       if (size < pool.size) throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.resize: shrinking from ${pool.size} to ${size}`);
-      const mapped = c.mapPool(pool.fd, size);
-      pool.retired.push(pool.mapping);
-      Object.assign(pool, mapped, { size });
-      c.unmapWhenFlushed(pool);
+      c.checkPoolFd(pool.fd, size);
+      pool.size = size;
       c.batch.flush();
       c.ctx.session.send({ kind: FrameKind.ShmResize, conn: c.conn, resource: pool.resource, size });
       return false;
@@ -101,6 +99,7 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
   }
 }
 
+/** Reads the damaged ranges of the committed buffer from the client's pool and sends them before the commit. */
 function sendDamage(c: GuestClient, surfaceId: number): void {
   c.stats.commits++;
   const result = c.shm.commit(surfaceId);
@@ -109,21 +108,13 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
   const pool = buffer.pool;
   c.batch.flush();
   const chunkMax = c.ctx.session.peerMaxFrameSize - 64;
-  const flushed = (): void => {
-    pool.inflight--;
-    if (pool.inflight === 0 && pool.onFlushed !== undefined) {
-      const f = pool.onFlushed;
-      pool.onFlushed = undefined;
-      f();
-    }
-  };
   for (const r of ranges) {
     for (let off = r.start; off < r.end; off += chunkMax) {
-      const end = Math.min(r.end, off + chunkMax);
-      pool.inflight++;
-      c.stats.shmBytes += end - off;
-      c.ctx.session.send({ kind: FrameKind.ResWrite, conn: c.conn, resource: pool.resource, offset: off, data: pool.bytes.subarray(off, end) }, flushed);
+      const chunk = Buffer.allocUnsafe(Math.min(r.end, off + chunkMax) - off);
+      const n = readSync(pool.fd, chunk, 0, chunk.byteLength, off);
+      if (n <= 0) return; // the client shrank its pool; the compositor will see what is there
+      c.stats.shmBytes += n;
+      c.ctx.session.send({ kind: FrameKind.ResWrite, conn: c.conn, resource: pool.resource, offset: off, data: chunk.subarray(0, n) });
     }
   }
 }
-

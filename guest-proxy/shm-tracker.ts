@@ -1,22 +1,18 @@
 // Guest side of shm: the client's pools (mapped read-only), their buffers, and each surface's damage per buffer.
 import { bytesPerPixel, damageByteRanges, DamageRegion, surfaceToBuffer, type ByteRange, type Rect } from '../protocol/damage';
 
+/**
+ * A client's pool. Its bytes are read with pread, never mapped: a client that shrinks its memfd
+ * after creating the pool gets short reads instead of crashing the proxy with SIGBUS.
+ */
 export interface GuestPool {
   id: number;
   resource: number;
+  /** The client's fd, owned by the pool; -1 once released. */
   fd: number;
   size: number;
-  /** Read-only view of the client's pool. */
-  bytes: Uint8Array;
-  mapping: ArrayBuffer;
   alive: boolean;
   buffers: number;
-  /** RES_WRITE frames still referencing `bytes` in the channel's queue. */
-  inflight: number;
-  /** Old mappings waiting for in-flight writes before munmap. */
-  retired: ArrayBuffer[];
-  /** Runs once inflight drops to 0. */
-  onFlushed?: () => void;
 }
 
 export interface GuestBuffer {

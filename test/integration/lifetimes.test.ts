@@ -11,7 +11,8 @@ import { HostProxy } from '../../host-proxy/host-proxy';
 import { createLogger } from '../../link/log';
 import { Policy } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
-import { mappedBytes } from '../../native/index';
+import { closeSync, ftruncateSync } from 'node:fs';
+import { dup, mappedBytes, memfdCreate } from '../../native/index';
 
 checkFdLeaks(t);
 
@@ -83,6 +84,29 @@ t.test('a client killed mid-frame frees everything on both sides', async (t) => 
   t.ok(await waitUntil(() => pair.guest.clientCount === 0 && hostClients(pair) === 0), 'all clients gone');
   t.ok(await waitUntil(() => mappedBytes() === baseMapped), `every mapping released (${mappedBytes()} vs ${baseMapped} bytes)`);
   for (const ch of pair.host.channels.values()) t.equal(ch.quota.used, 0, 'the guest quota is back to zero');
+});
+
+t.test('a client that shrinks its pool after commit harms nobody', async (t) => {
+  const bystander = await startPatternClient(clients, pair, { width: 64, height: 64 });
+  const c = new RawClient(pair.socketPath);
+  const reg = await c.getRegistry();
+  const compositor = c.bind(reg, 'wl_compositor', 4);
+  const shm = c.bind(reg, 'wl_shm', 1);
+  const fd = memfdCreate('shrinker');
+  ftruncateSync(fd, 64 * 64 * 4);
+  const pool = c.send(shm, 'create_pool', [0, 0, 64 * 64 * 4], [dup(fd)]);
+  const buffer = c.send(pool, 'create_buffer', [0, 0, 64, 64, 256, 1]);
+  const surface = c.send(compositor, 'create_surface', [0]);
+  ftruncateSync(fd, 0);
+  c.send(surface, 'attach', [buffer, 0, 0]);
+  c.send(surface, 'damage_buffer', [0, 0, 64, 64]);
+  c.send(surface, 'commit', []);
+  await c.roundtrip();
+  closeSync(fd);
+  c.close();
+  t.ok(await waitUntil(() => pair.guest.clientCount === 1), 'the shrinking client is gone or done; the proxy lives');
+  t.equal(bystander.process.proc.exitCode, null, 'the other client keeps running');
+  await bystander.stop();
 });
 
 t.test('when the channel drops clients are disconnected, and the guest reconnects to a new host', async (t) => {
