@@ -4,11 +4,11 @@ import { failWhenIdle, onStopSignals } from './lifecycle';
 import { COMMON_OPTIONS, SOFTWARE, channelOption, loggerFor, parse, policyFor, registryFor, waylandSocketPath } from './usage';
 
 export function guestCommand(argv: string[]): void {
-  const { values } = parse(argv, { ...COMMON_OPTIONS, socket: { type: 'string' } });
+  const { values } = parse(argv, { ...COMMON_OPTIONS, shm: { type: 'string' }, socket: { type: 'string' } });
   const channel = channelOption(values);
   const log = loggerFor('guest', values);
   const socketPath = waylandSocketPath((values.socket as string | undefined) ?? 'wayland-0', '--socket');
-  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values), log, software: SOFTWARE });
+  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values), log, software: SOFTWARE, shm: values.shm as string | undefined });
   proxy.start();
   failWhenIdle('guest');
   onStopSignals(() => proxy.stop());

@@ -9,13 +9,13 @@ import { COMMON_OPTIONS, SOFTWARE, UsageError, channelOption, loggerFor, parse, 
 export function runCommand(argv: string[]): void {
   const dash = argv.indexOf('--');
   if (dash < 0 || dash === argv.length - 1) throw new UsageError('wayvio run needs a command after --, e.g. wayvio run --channel unix:/run/wayvio.sock -- foot');
-  const { values } = parse(argv.slice(0, dash), { ...COMMON_OPTIONS });
+  const { values } = parse(argv.slice(0, dash), { ...COMMON_OPTIONS, shm: { type: 'string' } });
   const command = argv.slice(dash + 1);
   const channel = channelOption(values);
   const log = loggerFor('run', values);
   const dir = mkdtempSync(join(process.env.XDG_RUNTIME_DIR || tmpdir(), 'wayvio-run-'));
   const socketPath = join(dir, 'wayland-0');
-  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values), log, software: SOFTWARE });
+  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values), log, software: SOFTWARE, shm: values.shm as string | undefined });
   try {
     proxy.start();
   } catch (e) {

@@ -8,10 +8,11 @@ import { ProtocolRegistry } from '../protocol/registry';
 import { parseChannelSpec, SpecError, type ChannelSpec } from '../transport/channel-spec';
 
 export const USAGE = `usage:
-  wayvio host  --channel SPEC [--compositor NAME|PATH] [--policy FILE] [--protocol FILE.xml]...
+  wayvio host  --channel SPEC [--compositor NAME|PATH] [--shm PATH] [--policy FILE] [--protocol FILE.xml]...
                [--pidfile FILE] [--log-level LEVEL]
-  wayvio guest --channel SPEC [--socket NAME|PATH] [--policy FILE] [--protocol FILE.xml]... [--log-level LEVEL]
-  wayvio run   --channel SPEC [--policy FILE] -- COMMAND [ARG...]
+  wayvio guest --channel SPEC [--socket NAME|PATH] [--shm PATH|ivshmem] [--policy FILE] [--protocol FILE.xml]...
+               [--log-level LEVEL]
+  wayvio run   --channel SPEC [--shm PATH|ivshmem] [--policy FILE] -- COMMAND [ARG...]
   wayvio demo  [--seconds N] [--out DIR]
 
 SPEC: unix:PATH unix-listen:PATH virtio:NAME file:PATH vsock:CID:PORT vsock-listen:PORT

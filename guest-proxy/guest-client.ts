@@ -15,6 +15,7 @@ import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
 import { WaylandBatch } from '../link/wayland-batch';
+import type { SharedRegion } from './shared-region';
 import { ShmTracker, type GuestPool } from './shm-tracker';
 import { handleShmRequest } from './shm-requests';
 
@@ -23,6 +24,8 @@ export interface GuestContext {
   policy: Policy;
   session: ChannelSession;
   log: Logger;
+  /** The shared-memory region when both sides use it on this channel. */
+  region: SharedRegion | null;
 }
 
 /** wl_display error codes. */
@@ -34,7 +37,10 @@ export interface ClientStats {
   requests: number;
   events: number;
   commits: number;
+  /** Damaged bytes sent over the channel. */
   shmBytes: number;
+  /** Damaged bytes copied into the shared region. */
+  regionBytes: number;
 }
 
 function needsArgs(spec: MessageSpec): boolean {
@@ -44,7 +50,7 @@ function needsArgs(spec: MessageSpec): boolean {
 export class GuestClient {
   readonly objects: ObjectMap;
   readonly shm: ShmTracker;
-  readonly stats: ClientStats = { requests: 0, events: 0, commits: 0, shmBytes: 0 };
+  readonly stats: ClientStats = { requests: 0, events: 0, commits: 0, shmBytes: 0, regionBytes: 0 };
   readonly batch: WaylandBatch;
   private readonly input = new MessageBuffer();
   private readonly resources: FdResources;
@@ -57,7 +63,7 @@ export class GuestClient {
     this.log = ctx.log.child(`client ${conn}`);
     this.objects = new ObjectMap(ctx.registry);
     this.batch = new WaylandBatch(conn, ctx.session);
-    this.shm = new ShmTracker((pool) => this.releasePool(pool));
+    this.shm = new ShmTracker((pool) => this.releasePool(pool), (block) => ctx.region?.unref(block));
     this.resources = new FdResources(conn, ctx.session, 'guest', (b, err) => {
       if (err !== undefined) this.log.debug(`pipe ${b.resource}: ${err.message}`);
     });
@@ -142,6 +148,8 @@ export class GuestClient {
 
   private releasePool(pool: GuestPool): void {
     if (pool.fd < 0) return;
+    if (pool.block !== null) this.ctx.region?.unref(pool.block);
+    pool.block = null;
     if (!this.ctx.session.isClosed) this.ctx.session.send({ kind: FrameKind.ResDrop, conn: this.conn, resource: pool.resource });
     closeAll([pool.fd]);
     pool.fd = -1;

@@ -10,7 +10,9 @@ import type { Logger } from '../link/log';
 import type { ByteStream } from '../transport/byte-stream';
 import type { ChannelSpec } from '../transport/channel-spec';
 import { openChannels, type ChannelOpener } from '../transport/open-channel';
+import { Capability } from '../protocol/channel-frames';
 import { GuestClient } from './guest-client';
+import { SharedRegion } from './shared-region';
 
 export interface GuestProxyOptions {
   socketPath: string;
@@ -19,6 +21,8 @@ export interface GuestProxyOptions {
   policy: Policy;
   log: Logger;
   software: string;
+  /** Shared-memory region: a file both sides map, or `ivshmem` for the PCI device. */
+  shm?: string;
 }
 
 /** Clients that connect while no channel is up wait this many at most. */
@@ -33,6 +37,9 @@ export class GuestProxy {
   private readonly waiting: FdSocket[] = [];
   private nextConn = 1;
   private stopped = false;
+  private region: SharedRegion | null = null;
+  /** The region, when the host on the current channel uses it too. */
+  private activeRegion: SharedRegion | null = null;
   readonly totals = { clients: 0, channels: 0 };
 
   constructor(private readonly o: GuestProxyOptions) {}
@@ -43,6 +50,10 @@ export class GuestProxy {
 
   /** Takes the lock, listens, and starts connecting the channel. Throws if another process owns the socket. */
   start(): void {
+    if (this.o.shm !== undefined) {
+      this.region = SharedRegion.open(this.o.shm);
+      this.o.log.info(`shared-memory region ${this.region.path}: ${this.region.size} bytes`);
+    }
     this.lockFd = openSync(this.lockPath, 'a+', 0o660);
     if (!flock(this.lockFd, 'ex', true)) {
       closeSync(this.lockFd);
@@ -78,11 +89,19 @@ export class GuestProxy {
       stream.destroy();
       return;
     }
-    const session = new ChannelSession(stream, { software: this.o.software });
+    const region = this.region;
+    const session = new ChannelSession(stream, {
+      software: this.o.software,
+      capabilities: region === null ? 0 : Capability.SharedMemory,
+      shmRegionSize: region?.size ?? 0,
+    });
     this.session = session;
     this.totals.channels++;
     session.on('ready', (peer) => {
-      this.o.log.info(`channel up: ${peer.software}`);
+      const shared = region !== null && (peer.capabilities & Capability.SharedMemory) !== 0 && peer.shmRegionSize === region.size;
+      this.activeRegion = shared ? region : null;
+      if (region !== null && !shared) this.o.log.warn(`the host does not use a ${region.size}-byte shared region (it offers ${peer.shmRegionSize}); buffers travel over the channel`);
+      this.o.log.info(`channel up: ${peer.software}${shared ? ', shared memory on' : ''}`);
       for (const s of this.waiting.splice(0)) this.startClient(s, session);
     });
     session.on('frame', (frame) => this.clients.get(frame.conn)?.onFrame(frame));
@@ -124,7 +143,7 @@ export class GuestProxy {
     const conn = this.nextConn;
     this.nextConn = this.nextConn >= 0x7fffffff ? 1 : this.nextConn + 1;
     this.totals.clients++;
-    const client = new GuestClient(conn, socket, { registry: this.o.registry, policy: this.o.policy, session, log: this.o.log }, `client ${conn}`, (c) => this.clients.delete(c.conn));
+    const client = new GuestClient(conn, socket, { registry: this.o.registry, policy: this.o.policy, session, log: this.o.log, region: this.activeRegion }, `client ${conn}`, (c) => this.clients.delete(c.conn));
     this.clients.set(conn, client);
     socket.resume();
     this.o.log.debug(`client ${conn} connected`);
@@ -148,5 +167,7 @@ export class GuestProxy {
     }
     if (this.lockFd >= 0) closeSync(this.lockFd);
     this.lockFd = -1;
+    this.region?.close();
+    this.region = null;
   }
 }

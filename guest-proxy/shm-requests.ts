@@ -29,9 +29,11 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
         throw e;
       }
       const resource = c.allocateResource();
-      c.shm.addPool({ id: poolId, resource, fd, size, alive: true, buffers: 0 });
+      const block = c.ctx.region?.allocate(size) ?? null;
+      c.shm.addPool({ id: poolId, resource, fd, size, alive: true, buffers: 0, block });
       c.batch.flush();
-      c.ctx.session.send({ kind: FrameKind.ShmCreate, conn: c.conn, resource, size });
+      if (block !== null) c.ctx.session.send({ kind: FrameKind.ShmRef, conn: c.conn, resource, regionOffset: block.offset, size });
+      else c.ctx.session.send({ kind: FrameKind.ShmCreate, conn: c.conn, resource, size });
       resources.push(resource);
       return true;
     }
@@ -43,7 +45,19 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
       c.checkPoolFd(pool.fd, size);
       pool.size = size;
       c.batch.flush();
-      c.ctx.session.send({ kind: FrameKind.ShmResize, conn: c.conn, resource: pool.resource, size });
+      if (pool.block === null) {
+        c.ctx.session.send({ kind: FrameKind.ShmResize, conn: c.conn, resource: pool.resource, size });
+        return false;
+      }
+      const region = c.ctx.region!;
+      if (!region.grow(pool.block, size)) {
+        // buffers made before the move keep the old block; new ones live in the new block
+        const moved = region.allocate(size);
+        if (moved === null) throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.resize(${size}): the shared-memory region (${region.size} bytes) is full`);
+        region.unref(pool.block);
+        pool.block = moved;
+      }
+      c.ctx.session.send({ kind: FrameKind.ShmRef, conn: c.conn, resource: pool.resource, regionOffset: pool.block.offset, size });
       return false;
     }
     case 'wl_shm_pool.create_buffer': {
@@ -106,6 +120,15 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
   if (result === null) return;
   const { buffer, ranges } = result;
   const pool = buffer.pool;
+  const region = c.ctx.region;
+  if (buffer.block !== null && region !== null) {
+    // the compositor reads the region itself: copy the damage into it, nothing goes over the channel
+    for (const r of ranges) {
+      const n = readSync(pool.fd, region.bytes, buffer.block.offset + r.start, r.end - r.start, r.start);
+      c.stats.regionBytes += Math.max(0, n);
+    }
+    return;
+  }
   c.batch.flush();
   const chunkMax = c.ctx.session.peerMaxFrameSize - 64;
   for (const r of ranges) {

@@ -1,4 +1,5 @@
 // Guest side of shm: the client's pools (mapped read-only), their buffers, and each surface's damage per buffer.
+import type { RegionBlock } from './shared-region';
 import { bytesPerPixel, damageByteRanges, DamageRegion, surfaceToBuffer, type ByteRange, type Rect } from '../protocol/damage';
 
 /**
@@ -13,6 +14,8 @@ export interface GuestPool {
   size: number;
   alive: boolean;
   buffers: number;
+  /** Where the pool lives in the shared region, or null when its bytes travel over the channel. */
+  block: RegionBlock | null;
 }
 
 export interface GuestBuffer {
@@ -25,6 +28,8 @@ export interface GuestBuffer {
   format: number;
   /** Damage since this buffer's bytes were last sent; starts full. */
   dirty: DamageRegion;
+  /** The region block its bytes go to (the pool's block when the buffer was created). */
+  block: RegionBlock | null;
 }
 
 export interface SurfaceState {
@@ -48,7 +53,7 @@ export class ShmTracker {
   readonly buffers = new Map<number, GuestBuffer>();
   readonly surfaces = new Map<number, SurfaceState>();
 
-  constructor(private readonly release: (pool: GuestPool) => void) {}
+  constructor(private readonly release: (pool: GuestPool) => void, private readonly unrefBlock: (block: RegionBlock) => void) {}
 
   addPool(pool: GuestPool): void {
     this.pools.set(pool.id, pool);
@@ -68,13 +73,15 @@ export class ShmTracker {
     pool.buffers++;
     const dirty = new DamageRegion();
     dirty.addFull();
-    this.buffers.set(id, { id, pool, offset, width, height, stride, format, dirty });
+    if (pool.block !== null) pool.block.refs++;
+    this.buffers.set(id, { id, pool, offset, width, height, stride, format, dirty, block: pool.block });
   }
 
   destroyBuffer(id: number): void {
     const buffer = this.buffers.get(id);
     if (buffer === undefined) return;
     this.buffers.delete(id);
+    if (buffer.block !== null) this.unrefBlock(buffer.block);
     buffer.pool.buffers--;
     for (const s of this.surfaces.values()) s.buffers.delete(id);
     this.maybeRelease(buffer.pool);

@@ -14,7 +14,7 @@ import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
 import { WaylandBatch } from '../link/wayland-batch';
-import { HostPools, type ShmQuota } from './host-pools';
+import { HostPools, type HostRegion, type ShmQuota } from './host-pools';
 
 export interface HostContext {
   registry: ProtocolRegistry;
@@ -23,6 +23,8 @@ export interface HostContext {
   log: Logger;
   compositorPath: string;
   quota: ShmQuota;
+  /** The shared-memory region, when both sides use it on this channel. */
+  region: HostRegion | null;
   /** Interfaces already reported hidden, per channel (each logged once). */
   hiddenLogged: Set<string>;
 }
@@ -55,7 +57,7 @@ export class HostClient {
     this.objects = new ObjectMap(ctx.registry);
     this.batch = new WaylandBatch(conn, ctx.session);
     this.resources = new FdResources(conn, ctx.session, 'host', () => undefined);
-    this.pools = new HostPools(ctx.quota, (r) => this.resources.fromPeer(r));
+    this.pools = new HostPools(ctx.quota, (r) => this.resources.fromPeer(r), ctx.region);
     let fd: number;
     try {
       fd = unixConnect(ctx.compositorPath);
@@ -135,9 +137,9 @@ export class HostClient {
         this.checkRequest(name, h.objectId, args, frame.resources[res - 1]);
         this.objects.applyRequest(h.objectId, spec, args);
         if (name === 'wl_surface.commit') this.stats.commits++;
-        if (TITLE_REQUESTS.has(name) && this.ctx.policy.titlePrefix !== '') {
-          out.push(encodeMessage(h.objectId, h.opcode, spec, [this.ctx.policy.titlePrefix + (args[0] as string)]).bytes);
-        } else out.push(bytes);
+        const rewritten = this.rewrite(name, h.objectId, args);
+        if (rewritten === 'drop') continue;
+        out.push(rewritten === null ? bytes : encodeMessage(h.objectId, h.opcode, spec, rewritten).bytes);
       }
       if (res !== frame.resources.length) return `${frame.resources.length - res} resources without an fd argument`;
     } catch (e) {
@@ -154,6 +156,36 @@ export class HostClient {
     const fd = this.pools.has(resource) ? this.pools.fdFor(resource) : this.resources.takeFd(resource);
     if (fd === null) throw new ProtocolError('MISSING_FD', `${name}: resource ${resource} is unknown or used already`);
     return fd;
+  }
+
+  /**
+   * Requests the host changes on their way: title prefixes, and pools in the shared region (the
+   * compositor maps the whole region, so sizes become the region's and buffer offsets are shifted
+   * by the pool's place in it). Returns new args, null to forward unchanged, or 'drop'.
+   */
+  private rewrite(name: string, id: number, args: ArgValue[]): ArgValue[] | null | 'drop' {
+    if (TITLE_REQUESTS.has(name)) return this.ctx.policy.titlePrefix === '' ? null : [this.ctx.policy.titlePrefix + (args[0] as string)];
+    const region = this.pools.region;
+    if (region === null) return null;
+    switch (name) {
+      case 'wl_shm.create_pool': {
+        const r = this.pools.ref(this.poolObjects.get(args[0] as number) ?? 0);
+        return r === undefined ? null : [args[0], args[1], region.size];
+      }
+      case 'wl_shm_pool.create_buffer': {
+        const r = this.pools.ref(this.poolObjects.get(id) ?? 0);
+        if (r === undefined) return null;
+        const [, offset, width, height, stride] = args as number[];
+        if (offset < 0 || width <= 0 || height <= 0 || stride < width || offset + stride * height > r.size) {
+          throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.create_buffer: ${width}x${height} stride ${stride} at ${offset} does not fit the ${r.size}-byte pool`);
+        }
+        return [args[0], r.offset + offset, width, height, stride, args[5]];
+      }
+      case 'wl_shm_pool.resize':
+        return this.pools.ref(this.poolObjects.get(id) ?? 0) === undefined ? null : 'drop';
+      default:
+        return null;
+    }
   }
 
   /** The checks the host makes itself, whatever the guest claims to have checked. */

@@ -10,6 +10,18 @@ export interface HostPool {
   bytes: Uint8Array;
 }
 
+/** The shared-memory region file (the host side of QEMU's ivshmem memory backend); the host never reads it. */
+export interface HostRegion {
+  fd: number;
+  size: number;
+}
+
+/** A pool that lives in the region: the compositor gets the region's fd and translated offsets. */
+export interface RegionRef {
+  offset: number;
+  size: number;
+}
+
 /** Shared by every client of one channel: the guest's total shm bytes. */
 export class ShmQuota {
   used = 0;
@@ -18,8 +30,14 @@ export class ShmQuota {
 
 export class HostPools {
   private readonly pools = new Map<number, HostPool>();
+  private readonly refs = new Map<number, RegionRef>();
 
-  constructor(private readonly quota: ShmQuota, private readonly fromGuest: (resource: number) => boolean) {}
+  constructor(private readonly quota: ShmQuota, private readonly fromGuest: (resource: number) => boolean, readonly region: HostRegion | null) {}
+
+  /** The region block of a pool resource, or undefined for a memfd pool. */
+  ref(resource: number): RegionRef | undefined {
+    return this.refs.get(resource);
+  }
 
   get count(): number {
     return this.pools.size;
@@ -32,15 +50,16 @@ export class HostPools {
   }
 
   has(resource: number): boolean {
-    return this.pools.has(resource);
+    return this.pools.has(resource) || this.refs.has(resource);
   }
 
   sizeOf(resource: number): number | undefined {
-    return this.pools.get(resource)?.size;
+    return this.pools.get(resource)?.size ?? this.refs.get(resource)?.size;
   }
 
   /** A new fd for the compositor (the pool keeps its own). */
   fdFor(resource: number): number | null {
+    if (this.refs.has(resource)) return dup((this.region as HostRegion).fd);
     const p = this.pools.get(resource);
     return p === undefined ? null : dup(p.fd);
   }
@@ -89,7 +108,20 @@ export class HostPools {
         p.bytes.set(frame.data, frame.offset);
         return null;
       }
+      case FrameKind.ShmRef: {
+        if (this.region === null) return 'SHM_REF but no shared-memory region is in use on this channel';
+        if (!this.fromGuest(frame.resource) || this.pools.has(frame.resource)) return `SHM_REF with bad resource ${frame.resource}`;
+        const { regionOffset, size } = frame;
+        if (size <= 0 || regionOffset % 4096 !== 0 || regionOffset + size > this.region.size) {
+          return `SHM_REF of ${size} bytes at ${regionOffset} outside the ${this.region.size}-byte region`;
+        }
+        const old = this.refs.get(frame.resource);
+        if (old !== undefined && size < old.size) return `SHM_REF shrinks pool ${frame.resource}`;
+        this.refs.set(frame.resource, { offset: regionOffset, size });
+        return null;
+      }
       case FrameKind.ResDrop: {
+        if (this.refs.delete(frame.resource)) return null;
         const p = this.pools.get(frame.resource);
         if (p === undefined) return 'unhandled';
         this.free(frame.resource, p);
@@ -116,5 +148,6 @@ export class HostPools {
 
   destroy(): void {
     for (const [r, p] of [...this.pools]) this.free(r, p);
+    this.refs.clear();
   }
 }

@@ -1,6 +1,6 @@
 // The host proxy: serves guest channels, one compositor connection per guest client.
 import { EventEmitter } from 'node:events';
-import { CloseCode, FrameKind, type Frame } from '../protocol/channel-frames';
+import { Capability, CloseCode, FrameKind, type Frame } from '../protocol/channel-frames';
 import type { Policy } from '../protocol/policy';
 import type { ProtocolRegistry } from '../protocol/registry';
 import { ChannelSession } from '../link/channel-session';
@@ -9,7 +9,8 @@ import type { ByteStream } from '../transport/byte-stream';
 import type { ChannelSpec } from '../transport/channel-spec';
 import { openChannels, type ChannelOpener } from '../transport/open-channel';
 import { HostClient } from './host-client';
-import { ShmQuota } from './host-pools';
+import { ShmQuota, type HostRegion } from './host-pools';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 
 export interface HostLimits {
   /** Total shm bytes one guest may hold. */
@@ -30,6 +31,8 @@ export interface HostProxyOptions {
   log: Logger;
   software: string;
   limits?: HostLimits;
+  /** The file behind the VM's shared-memory device (QEMU memory-backend-file share=on). */
+  shm?: string;
 }
 
 export interface GuestChannel {
@@ -38,6 +41,7 @@ export interface GuestChannel {
   clients: Map<number, HostClient>;
   quota: ShmQuota;
   since: number;
+  region: HostRegion | null;
 }
 
 export class HostProxy extends EventEmitter {
@@ -49,6 +53,7 @@ export class HostProxy extends EventEmitter {
   /** Commits of clients that have ended, so totals survive them. */
   endedCommits = 0;
   private readonly limits: HostLimits;
+  private region: HostRegion | null = null;
 
   constructor(private readonly o: HostProxyOptions) {
     super();
@@ -56,6 +61,16 @@ export class HostProxy extends EventEmitter {
   }
 
   start(): void {
+    if (this.o.shm !== undefined) {
+      const fd = openSync(this.o.shm, 'r+');
+      const size = fstatSync(fd).size;
+      if (size <= 0) {
+        closeSync(fd);
+        throw new Error(`--shm ${this.o.shm} has no size; give the file behind the VM's shared-memory device`);
+      }
+      this.region = { fd, size };
+      this.o.log.info(`shared-memory region ${this.o.shm}: ${size} bytes`);
+    }
     this.o.log.info(`compositor ${this.o.compositorPath}`);
     this.opener = openChannels(this.o.channel, {
       onStream: (s) => this.onStream(s),
@@ -66,13 +81,20 @@ export class HostProxy extends EventEmitter {
   private onStream(stream: ByteStream): void {
     const id = this.nextChannel++;
     const log = this.o.log.child(`channel ${id}`);
-    const session = new ChannelSession(stream, { software: this.o.software });
-    const ch: GuestChannel = { id, session, clients: new Map(), quota: new ShmQuota(this.limits.shmTotal, this.limits.shmPool), since: Date.now() };
+    const region = this.region;
+    const session = new ChannelSession(stream, {
+      software: this.o.software,
+      capabilities: region === null ? 0 : Capability.SharedMemory,
+      shmRegionSize: region?.size ?? 0,
+    });
+    const ch: GuestChannel = { id, session, clients: new Map(), quota: new ShmQuota(this.limits.shmTotal, this.limits.shmPool), since: Date.now(), region: null };
     const hiddenLogged = new Set<string>();
     this.channels.set(id, ch);
     this.totals.channels++;
     session.on('ready', (peer) => {
-      log.info(`guest connected over ${stream.description}: ${peer.software}`);
+      const shared = region !== null && (peer.capabilities & Capability.SharedMemory) !== 0 && peer.shmRegionSize === region.size;
+      ch.region = shared ? region : null;
+      log.info(`guest connected over ${stream.description}: ${peer.software}${shared ? ', shared memory on' : ''}`);
       this.emit('channel', ch);
     });
     session.on('frame', (frame: Frame) => {
@@ -110,7 +132,7 @@ export class HostProxy extends EventEmitter {
       this.totals.clients++;
       const client = new HostClient(frame.conn, frame.description, {
         registry: this.o.registry, policy: this.o.policy, session: ch.session, log, compositorPath: this.o.compositorPath,
-        quota: ch.quota, hiddenLogged,
+        quota: ch.quota, hiddenLogged, region: ch.region,
       }, (c) => {
         ch.clients.delete(c.conn);
         this.endedCommits += c.stats.commits;
@@ -129,5 +151,7 @@ export class HostProxy extends EventEmitter {
       for (const c of [...ch.clients.values()]) c.close('host proxy stopping', CloseCode.CompositorGone);
       ch.session.close(CloseCode.Normal, 'host proxy stopping');
     }
+    if (this.region !== null) closeSync(this.region.fd);
+    this.region = null;
   }
 }

@@ -29,6 +29,8 @@ export interface PairOptions {
   policy?: PolicyFile;
   guestPolicy?: PolicyFile;
   registry?: ProtocolRegistry;
+  /** A region file both proxies map (the shared-memory fast path). */
+  shm?: string;
 }
 
 export async function startProxyPair(o: PairOptions): Promise<ProxyPair> {
@@ -42,12 +44,12 @@ export async function startProxyPair(o: PairOptions): Promise<ProxyPair> {
   const channels = o.channel?.(dir) ?? { host: { kind: 'unix-listen', path: join(dir, 'channel') }, guest: { kind: 'unix', path: join(dir, 'channel') } };
   const host = new HostProxy({
     channel: channels.host, compositorPath: o.compositorPath, registry, policy: new Policy(o.policy),
-    log: createLogger('host', { level: 'debug', write }), software: 'wayvio test host',
+    log: createLogger('host', { level: 'debug', write }), software: 'wayvio test host', shm: o.shm,
   });
   const socketPath = join(dir, 'wayland-guest');
   const guest = new GuestProxy({
     socketPath, channel: channels.guest, registry, policy: new Policy(o.guestPolicy ?? o.policy),
-    log: createLogger('guest', { level: 'debug', write }), software: 'wayvio test guest',
+    log: createLogger('guest', { level: 'debug', write }), software: 'wayvio test guest', shm: o.shm,
   });
   host.start();
   guest.start();
