@@ -30,6 +30,7 @@ export class PipeBridge {
   private credited = 0;
   private done = false;
   private eof = false;
+  private peerClosed = false;
   bytes = 0;
 
   constructor(private readonly o: PipeBridgeOptions) {
@@ -42,9 +43,9 @@ export class PipeBridge {
       this.sendHeld();
     });
     this.stream.on('drain', () => this.grant());
+    // a local close we did not ask for (read error, EPIPE from a reader that went away) must reach the peer
     this.stream.on('close', (err?: Error) => {
-      if (this.eof && this.held.length > 0) return; // the fd is gone; held data still waits for credit
-      if (this.direction === 'from-peer' && err !== undefined) this.send({ kind: FrameKind.PipeClose, conn: o.conn, resource: o.resource });
+      if (!this.peerClosed) this.send({ kind: FrameKind.PipeClose, conn: o.conn, resource: o.resource });
       this.finish(err);
     });
   }
@@ -71,6 +72,7 @@ export class PipeBridge {
 
   /** PIPE_CLOSE from the peer: end of data (flush, then close) or the far reader is gone. */
   onClose(): void {
+    this.peerClosed = true;
     if (this.direction === 'from-peer') this.stream.end();
     else {
       this.held = [];
