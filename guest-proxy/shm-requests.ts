@@ -2,6 +2,7 @@
 import { readSync } from 'node:fs';
 import { closeAll } from '../native/index';
 import { FrameKind } from '../protocol/channel-frames';
+import { BufferPool } from '../link/buffer-pool';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ArgValue } from '../protocol/wire-codec';
 import type { Rect } from '../protocol/damage';
@@ -132,12 +133,20 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
   c.batch.flush();
   const chunkMax = c.ctx.session.peerMaxFrameSize - 64;
   for (const r of ranges) {
-    for (let off = r.start; off < r.end; off += chunkMax) {
-      const chunk = Buffer.allocUnsafe(Math.min(r.end, off + chunkMax) - off);
-      const n = readSync(pool.fd, chunk, 0, chunk.byteLength, off);
-      if (n <= 0) return; // the client shrank its pool; the compositor will see what is there
-      c.stats.shmBytes += n;
-      c.ctx.session.send({ kind: FrameKind.ResWrite, conn: c.conn, resource: pool.resource, offset: off, data: chunk.subarray(0, n) });
+    const buf = damageBuffers.acquire(r.end - r.start);
+    const n = readSync(pool.fd, buf, 0, r.end - r.start, r.start);
+    if (n <= 0) {
+      damageBuffers.release(buf);
+      return; // the client shrank its pool; the compositor will see what is there
+    }
+    c.stats.shmBytes += n;
+    for (let off = 0; off < n; off += chunkMax) {
+      const end = Math.min(n, off + chunkMax);
+      c.ctx.session.send({ kind: FrameKind.ResWrite, conn: c.conn, resource: pool.resource, offset: r.start + off, data: buf.subarray(off, end) },
+        end === n ? () => damageBuffers.release(buf) : undefined);
     }
   }
 }
+
+/** Damage is read into these and they come back once the channel wrote them: no allocation per frame. */
+const damageBuffers = new BufferPool();

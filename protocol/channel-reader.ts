@@ -1,14 +1,28 @@
 // Reassembles channel frames from a byte stream split at arbitrary points.
 // Pushed chunks are never modified and never reused: the data fields of returned frames are views
-// into them (or into a fresh buffer when a frame spans chunks), valid for as long as the caller holds them.
+// into them (or into a fresh buffer when a small frame spans chunks), valid for as long as the caller holds them.
+// RES_WRITE and PIPE_DATA frames that span chunks are not reassembled: they come out as several frames of
+// the same kind covering consecutive parts of the data, which means the same thing and costs no copy.
 import { decodeFrame, readFrameHeader } from './channel-codec';
-import { ChannelError, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, type Frame } from './channel-frames';
+import { ChannelError, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, FrameKind, type Frame, type PipeDataFrame, type ResWriteFrame } from './channel-frames';
+
+/** Fixed bytes (header included) before the data of the frame kinds that stream. */
+const STREAM_PREFIX: Partial<Record<FrameKind, number>> = {
+  [FrameKind.ResWrite]: FRAME_HEADER_SIZE + 16,
+  [FrameKind.PipeData]: FRAME_HEADER_SIZE + 4,
+};
+
+interface Streaming {
+  frame: ResWriteFrame | PipeDataFrame;
+  remaining: number;
+}
 
 export class ChannelReader {
   private chunks: Uint8Array[] = [];
   private head = 0;
   private buffered = 0;
   private failure: ChannelError | null = null;
+  private streaming: Streaming | null = null;
 
   constructor(public maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {}
 
@@ -27,17 +41,44 @@ export class ChannelReader {
     const frames: Frame[] = [];
     try {
       for (;;) {
+        if (this.streaming !== null) {
+          if (this.buffered === 0) break;
+          frames.push(this.streamPart(this.streaming));
+          continue;
+        }
         if (this.buffered < FRAME_HEADER_SIZE) break;
         const headerBytes = this.peek(FRAME_HEADER_SIZE);
         const header = readFrameHeader(headerBytes, 0, this.maxFrameSize) as NonNullable<ReturnType<typeof readFrameHeader>>;
-        if (this.buffered < header.size) break;
-        frames.push(decodeFrame(this.take(header.size), header));
+        if (this.buffered >= header.size) {
+          frames.push(decodeFrame(this.take(header.size), header));
+          continue;
+        }
+        const prefix = STREAM_PREFIX[header.kind];
+        if (prefix === undefined || header.size <= prefix || this.buffered < prefix) break;
+        // validate the fixed fields as a frame with one byte of data, then stream the rest
+        const probe = new Uint8Array(prefix + 1);
+        probe.set(this.take(prefix), 0);
+        new DataView(probe.buffer).setUint32(0, prefix + 1, true);
+        const frame = decodeFrame(probe, { ...header, size: prefix + 1 }) as ResWriteFrame | PipeDataFrame;
+        this.streaming = { frame, remaining: header.size - prefix };
       }
     } catch (e) {
       if (e instanceof ChannelError) this.failure = e;
       throw e;
     }
     return frames;
+  }
+
+  /** The next part of a streaming frame: what the first chunk holds of it. */
+  private streamPart(st: Streaming): Frame {
+    const available = this.chunks[0].byteLength - this.head;
+    const n = Math.min(available, st.remaining);
+    const data = this.take(n);
+    const part = { ...st.frame, data };
+    st.remaining -= n;
+    if (st.frame.kind === FrameKind.ResWrite) (st.frame as ResWriteFrame).offset += n;
+    if (st.remaining === 0) this.streaming = null;
+    return part;
   }
 
   private peek(n: number): Uint8Array {
