@@ -5,7 +5,7 @@ import { FrameKind } from '../protocol/channel-frames';
 import { BufferPool } from '../link/buffer-pool';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ArgValue } from '../protocol/wire-codec';
-import type { Rect } from '../protocol/damage';
+import type { Rect, RectWrite } from '../protocol/damage';
 import type { GuestClient } from './guest-client';
 
 const rect = (a: ArgValue[]): Rect => ({ x: a[0] as number, y: a[1] as number, w: a[2] as number, h: a[3] as number });
@@ -114,25 +114,26 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
   }
 }
 
-/** Reads the damaged ranges of the committed buffer from the client's pool and sends them before the commit. */
+/** Reads the damaged parts of the committed buffer from the client's pool and sends them before the commit. */
 function sendDamage(c: GuestClient, surfaceId: number): void {
   c.stats.commits++;
   const result = c.shm.commit(surfaceId);
   if (result === null) return;
-  const { buffer, ranges } = result;
+  const { buffer, writes } = result;
   const pool = buffer.pool;
   const region = c.ctx.region;
   if (buffer.block !== null && region !== null) {
     // the compositor reads the region itself: copy the damage into it, nothing goes over the channel
-    for (const r of ranges) {
-      const n = readSync(pool.fd, region.bytes, buffer.block.offset + r.start, r.end - r.start, r.start);
-      c.stats.regionBytes += Math.max(0, n);
+    const base = buffer.block.offset;
+    for (const r of writes.ranges) c.stats.regionBytes += Math.max(0, readSync(pool.fd, region.bytes, base + r.start, r.end - r.start, r.start));
+    for (const w of writes.rects) {
+      for (let i = 0, at = w.start; i < w.rows; i++, at += w.stride) c.stats.regionBytes += Math.max(0, readSync(pool.fd, region.bytes, base + at, w.rowBytes, at));
     }
     return;
   }
   c.batch.flush();
   const chunkMax = c.ctx.session.peerMaxFrameSize - 64;
-  for (const r of ranges) {
+  for (const r of writes.ranges) {
     const buf = damageBuffers.acquire(r.end - r.start);
     const n = readSync(pool.fd, buf, 0, r.end - r.start, r.start);
     if (n <= 0) {
@@ -145,6 +146,23 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
       c.ctx.session.send({ kind: FrameKind.ResWrite, conn: c.conn, resource: pool.resource, offset: r.start + off, data: buf.subarray(off, end) },
         end === n ? () => damageBuffers.release(buf) : undefined);
     }
+  }
+  for (const w of writes.rects) sendRect(c, pool.fd, pool.resource, w, chunkMax);
+}
+
+/** A narrow damaged rectangle: its rows packed into RES_WRITE_RECT frames of at most chunkMax bytes. */
+function sendRect(c: GuestClient, fd: number, resource: number, w: RectWrite, chunkMax: number): void {
+  const rowsPerFrame = Math.max(1, Math.floor(chunkMax / w.rowBytes));
+  for (let row = 0; row < w.rows; row += rowsPerFrame) {
+    const rows = Math.min(rowsPerFrame, w.rows - row);
+    const buf = damageBuffers.acquire(rows * w.rowBytes);
+    const offset = w.start + row * w.stride;
+    for (let i = 0; i < rows; i++) {
+      if (readSync(fd, buf, i * w.rowBytes, w.rowBytes, offset + i * w.stride) < w.rowBytes) buf.fill(0, i * w.rowBytes, (i + 1) * w.rowBytes);
+    }
+    c.stats.shmBytes += rows * w.rowBytes;
+    c.ctx.session.send({ kind: FrameKind.ResWriteRect, conn: c.conn, resource, offset, stride: w.stride, rowBytes: w.rowBytes, rows, data: buf.subarray(0, rows * w.rowBytes) },
+      () => damageBuffers.release(buf));
   }
 }
 

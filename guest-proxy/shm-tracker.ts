@@ -1,6 +1,6 @@
 // Guest side of shm: the client's pools (mapped read-only), their buffers, and each surface's damage per buffer.
 import type { RegionBlock } from './shared-region';
-import { bytesPerPixel, damageByteRanges, DamageRegion, surfaceToBuffer, type ByteRange, type Rect } from '../protocol/damage';
+import { bytesPerPixel, damageWrites, DamageRegion, surfaceToBuffer, type DamageWrites, type Rect } from '../protocol/damage';
 
 /**
  * A client's pool. Its bytes are read with pread, never mapped: a client that shrinks its memfd
@@ -105,9 +105,9 @@ export class ShmTracker {
 
   /**
    * Applies a wl_surface.commit: spreads this commit's damage to every buffer of the surface and
-   * returns the committed shm buffer with the byte ranges of it that must be sent, or null.
+   * returns the committed shm buffer with the parts of it that must be sent, or null.
    */
-  commit(surfaceId: number): { buffer: GuestBuffer; ranges: ByteRange[] } | null {
+  commit(surfaceId: number): { buffer: GuestBuffer; writes: DamageWrites } | null {
     const s = this.surface(surfaceId);
     s.scale = s.pendingScale;
     s.transform = s.pendingTransform;
@@ -132,11 +132,11 @@ export class ShmTracker {
       buffer.dirty.addFull();
     }
     if (buffer.dirty.empty) return null;
-    const ranges = damageByteRanges(buffer.dirty, {
+    const writes = damageWrites(buffer.dirty, {
       offset: buffer.offset, width: buffer.width, height: buffer.height, stride: buffer.stride, bpp: bytesPerPixel(buffer.format),
     }, buffer.pool.size);
     buffer.dirty.clear();
-    return { buffer, ranges };
+    return { buffer, writes };
   }
 
   /** Frees a pool once neither the pool object nor any buffer refers to it. */

@@ -22,10 +22,29 @@ export interface RegionRef {
   size: number;
 }
 
-/** Shared by every client of one channel: the guest's total shm bytes. */
+/** A limit the guest hit: the client is ended with CloseCode.QuotaExceeded (not a protocol error). */
+export class QuotaError extends Error {
+  constructor(readonly limit: string, message: string) {
+    super(message);
+    this.name = 'QuotaError';
+  }
+}
+
+/** Shared by every client of the guest (all its channels): shm pool and file bytes it makes the host hold. */
 export class ShmQuota {
   used = 0;
   constructor(readonly maxTotal: number, readonly maxPool: number) {}
+
+  /** Charges `bytes` more for a pool (or file) that will be `poolSize` bytes; throws QuotaError. */
+  charge(bytes: number, poolSize = bytes): void {
+    if (poolSize > this.maxPool) throw new QuotaError('max-pool-bytes', `pool of ${poolSize} bytes exceeds the per-pool limit of ${this.maxPool} (--max-pool-bytes)`);
+    if (this.used + bytes > this.maxTotal) throw new QuotaError('max-shm-bytes', `shm quota exceeded: ${this.used} + ${bytes} > ${this.maxTotal} bytes (--max-shm-bytes)`);
+    this.used += bytes;
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+  }
 }
 
 export class HostPools {
@@ -64,22 +83,26 @@ export class HostPools {
     return p === undefined ? null : dup(p.fd);
   }
 
-  /** Returns null when handled, an error text for a violation, or 'unhandled' for frames of other resources. */
+  /**
+   * Returns null when handled, an error text for a violation, or 'unhandled' for frames of other resources.
+   * Throws QuotaError when the guest's quota does not allow the pool.
+   */
   onFrame(frame: Frame): string | null | 'unhandled' {
     switch (frame.kind) {
       case FrameKind.ShmCreate: {
         if (!this.fromGuest(frame.resource) || this.pools.has(frame.resource)) return `SHM_CREATE with bad or reused resource ${frame.resource}`;
-        const err = this.charge(frame.size);
-        if (err !== null) return err;
-        const fd = memfdCreate('wayvio-shm', { cloexec: true, allowSealing: true });
+        this.quota.charge(frame.size);
+        let fd = -1;
         try {
+          // EMFILE here, ENOMEM from mmap: the host is short of resources; this client ends, nobody else
+          fd = memfdCreate('wayvio-shm', { cloexec: true, allowSealing: true });
           ftruncateSync(fd, frame.size);
           addSeals(fd, F_SEAL_SHRINK);
           const mapping = mmap(fd, frame.size, 0, true);
           this.pools.set(frame.resource, { fd, size: frame.size, mapping, bytes: new Uint8Array(mapping) });
         } catch (e) {
-          closeSync(fd);
-          this.quota.used -= frame.size;
+          if (fd >= 0) closeSync(fd);
+          this.quota.release(frame.size);
           return `cannot create a ${frame.size}-byte pool: ${(e as Error).message}`;
         }
         return null;
@@ -88,15 +111,14 @@ export class HostPools {
         const p = this.pools.get(frame.resource);
         if (p === undefined) return `SHM_RESIZE of unknown pool ${frame.resource}`;
         if (frame.size < p.size) return `SHM_RESIZE shrinks pool ${frame.resource}`;
-        const err = this.charge(frame.size - p.size, frame.size);
-        if (err !== null) return err;
+        this.quota.charge(frame.size - p.size, frame.size);
         try {
           ftruncateSync(p.fd, frame.size);
           const mapping = mmap(p.fd, frame.size, 0, true);
           munmap(p.mapping);
           Object.assign(p, { size: frame.size, mapping, bytes: new Uint8Array(mapping) });
         } catch (e) {
-          this.quota.used -= frame.size - p.size;
+          this.quota.release(frame.size - p.size);
           return `cannot grow pool ${frame.resource}: ${(e as Error).message}`;
         }
         return null;
@@ -120,6 +142,14 @@ export class HostPools {
         this.refs.set(frame.resource, { offset: regionOffset, size });
         return null;
       }
+      case FrameKind.ResWriteRect: {
+        const p = this.pools.get(frame.resource);
+        if (p === undefined) return `RES_WRITE_RECT to unknown pool ${frame.resource}`;
+        const { offset, stride, rowBytes, rows, data } = frame;
+        if (offset + (rows - 1) * stride + rowBytes > p.size) return `RES_WRITE_RECT of ${rows} rows at ${offset} stride ${stride} outside pool ${frame.resource} of ${p.size} bytes`;
+        for (let i = 0; i < rows; i++) p.bytes.set(data.subarray(i * rowBytes, (i + 1) * rowBytes), offset + i * stride);
+        return null;
+      }
       case FrameKind.ResDrop: {
         if (this.refs.delete(frame.resource)) return null;
         const p = this.pools.get(frame.resource);
@@ -132,17 +162,10 @@ export class HostPools {
     }
   }
 
-  private charge(bytes: number, poolSize = bytes): string | null {
-    if (poolSize > this.quota.maxPool) return `pool of ${poolSize} bytes exceeds the per-pool limit of ${this.quota.maxPool}`;
-    if (this.quota.used + bytes > this.quota.maxTotal) return `shm quota exceeded: ${this.quota.used} + ${bytes} > ${this.quota.maxTotal} bytes`;
-    this.quota.used += bytes;
-    return null;
-  }
-
   private free(resource: number, p: HostPool): void {
     munmap(p.mapping);
     closeSync(p.fd);
-    this.quota.used -= p.size;
+    this.quota.release(p.size);
     this.pools.delete(resource);
   }
 

@@ -30,6 +30,7 @@ const FIXED_PAYLOAD: Record<FrameKind, number> = {
   [FrameKind.ResWrite]: 16,
   [FrameKind.ShmRef]: 24,
   [FrameKind.ResDrop]: 4,
+  [FrameKind.ResWriteRect]: 24,
   [FrameKind.FileCreate]: 16,
   [FrameKind.PipeOpen]: 8,
   [FrameKind.PipeData]: 4,
@@ -163,6 +164,18 @@ export function decodeFrame(frame: Uint8Array, header: FrameHeader): Frame {
       out = { kind: FrameKind.ResWrite, conn, resource, offset, data: r.nonEmptyRest(name) };
       break;
     }
+    case FrameKind.ResWriteRect: {
+      const resource = r.resource(name);
+      const rowBytes = r.u32();
+      const offset = r.u64(name);
+      const stride = r.u32();
+      const rows = r.u32();
+      const data = r.rest();
+      if (rowBytes === 0 || rows === 0 || stride < rowBytes) throw new ChannelError('BAD_VALUE', `${name}: ${rows} rows of ${rowBytes} bytes at stride ${stride}`);
+      if (data.byteLength !== rows * rowBytes) throw new ChannelError('BAD_PAYLOAD_SIZE', `${name}: ${data.byteLength} data bytes for ${rows} rows of ${rowBytes}`);
+      out = { kind: FrameKind.ResWriteRect, conn, resource, offset, stride, rowBytes, rows, data };
+      break;
+    }
     case FrameKind.ShmRef: {
       const resource = r.resource(name);
       r.zero32(name);
@@ -260,6 +273,7 @@ export function encodeFramePrefix(frame: Frame): { prefix: Uint8Array; data: Uin
       data = frame.data;
       break;
     case FrameKind.ResWrite:
+    case FrameKind.ResWriteRect:
     case FrameKind.PipeData:
       data = frame.data;
       break;
@@ -304,6 +318,13 @@ export function encodeFramePrefix(frame: Frame): { prefix: Uint8Array; data: Uin
       w.u32(frame.resource);
       w.u32(0);
       w.u64(frame.offset);
+      break;
+    case FrameKind.ResWriteRect:
+      w.u32(frame.resource);
+      w.u32(frame.rowBytes);
+      w.u64(frame.offset);
+      w.u32(frame.stride);
+      w.u32(frame.rows);
       break;
     case FrameKind.ShmRef:
       w.u32(frame.resource);

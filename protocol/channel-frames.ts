@@ -25,6 +25,7 @@ export enum FrameKind {
   ResWrite = 0x22,
   ShmRef = 0x23,
   ResDrop = 0x24,
+  ResWriteRect = 0x25,
   FileCreate = 0x30,
   PipeOpen = 0x40,
   PipeData = 0x41,
@@ -63,6 +64,7 @@ export interface WaylandFrame { kind: FrameKind.Wayland; conn: number; resources
 export interface ShmCreateFrame { kind: FrameKind.ShmCreate; conn: number; resource: number; size: number }
 export interface ShmResizeFrame { kind: FrameKind.ShmResize; conn: number; resource: number; size: number }
 export interface ResWriteFrame { kind: FrameKind.ResWrite; conn: number; resource: number; offset: number; data: Uint8Array }
+export interface ResWriteRectFrame { kind: FrameKind.ResWriteRect; conn: number; resource: number; offset: number; stride: number; rowBytes: number; rows: number; data: Uint8Array }
 export interface ShmRefFrame { kind: FrameKind.ShmRef; conn: number; resource: number; regionOffset: number; size: number }
 export interface ResDropFrame { kind: FrameKind.ResDrop; conn: number; resource: number }
 export interface FileCreateFrame { kind: FrameKind.FileCreate; conn: number; resource: number; flags: number; size: number }
@@ -73,7 +75,7 @@ export interface CreditFrame { kind: FrameKind.Credit; conn: number; resource: n
 
 export type Frame =
   | HelloFrame | GoodbyeFrame | OpenFrame | CloseFrame | WaylandFrame
-  | ShmCreateFrame | ShmResizeFrame | ResWriteFrame | ShmRefFrame | ResDropFrame
+  | ShmCreateFrame | ShmResizeFrame | ResWriteFrame | ResWriteRectFrame | ShmRefFrame | ResDropFrame
   | FileCreateFrame | PipeOpenFrame | PipeDataFrame | PipeCloseFrame | CreditFrame;
 
 export type ChannelErrorCode =

@@ -22,6 +22,19 @@ export interface ByteRange {
   end: number;
 }
 
+/** `rows` runs of `rowBytes` bytes, the first at `start`, each `stride` after the previous. */
+export interface RectWrite {
+  start: number;
+  stride: number;
+  rowBytes: number;
+  rows: number;
+}
+
+export interface DamageWrites {
+  ranges: ByteRange[];
+  rects: RectWrite[];
+}
+
 const MAX_RECTS = 32;
 /** Ranges closer than this are merged: one frame header costs about as much. */
 const MERGE_GAP = 64;
@@ -84,14 +97,18 @@ function clip(r: Rect, width: number, height: number): Rect | null {
   return x1 > x0 && y1 > y0 ? { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } : null;
 }
 
-/** Byte ranges of a pool that cover the damage of one buffer, sorted, merged, clamped to the pool. */
-export function damageByteRanges(damage: DamageRegion, layout: BufferLayout, poolSize: number): ByteRange[] {
+/**
+ * What to copy of one buffer's damage: contiguous byte ranges (sorted, merged, clamped to the pool)
+ * for rectangles that span most of a row, and strided rectangle writes for narrow ones.
+ */
+export function damageWrites(damage: DamageRegion, layout: BufferLayout, poolSize: number): DamageWrites {
   const { offset, width, height, stride, bpp } = layout;
-  if (width <= 0 || height <= 0 || stride <= 0) return [];
+  const rects: RectWrite[] = [];
+  if (width <= 0 || height <= 0 || stride <= 0) return { ranges: [], rects };
   const ranges: ByteRange[] = [];
   const rowBytes = bpp === null ? stride : Math.min(stride, width * bpp);
-  const rects = damage.full ? [{ x: 0, y: 0, w: width, h: height }] : damage.rects;
-  for (const raw of rects) {
+  const damaged = damage.full ? [{ x: 0, y: 0, w: width, h: height }] : damage.rects;
+  for (const raw of damaged) {
     const r = clip(raw, width, height);
     if (r === null) continue;
     const wholeRows = bpp === null || (r.x === 0 && r.w === width) || r.w * bpp * 2 >= stride;
@@ -99,12 +116,13 @@ export function damageByteRanges(damage: DamageRegion, layout: BufferLayout, poo
       ranges.push({ start: offset + r.y * stride, end: offset + (r.y + r.h - 1) * stride + rowBytes });
       continue;
     }
-    for (let y = r.y; y < r.y + r.h; y++) {
-      const start = offset + y * stride + r.x * bpp;
-      ranges.push({ start, end: start + r.w * bpp });
-    }
+    const start = offset + r.y * stride + r.x * bpp;
+    const bytes = r.w * bpp;
+    if (start < 0) continue;
+    const rows = Math.min(r.h, Math.floor((poolSize - start - bytes) / stride) + 1);
+    if (rows > 0) rects.push({ start, stride, rowBytes: bytes, rows });
   }
-  return mergeRanges(ranges, poolSize);
+  return { ranges: mergeRanges(ranges, poolSize), rects };
 }
 
 export function mergeRanges(ranges: ByteRange[], limit: number): ByteRange[] {

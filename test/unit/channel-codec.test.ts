@@ -28,6 +28,7 @@ const sample: Frame[] = [
   { kind: FrameKind.PipeData, conn: 7, resource: 11, data: new TextEncoder().encode('clipboard text') },
   { kind: FrameKind.PipeClose, conn: 7, resource: 11 },
   { kind: FrameKind.Credit, conn: 7, resource: 11, bytes: 65536 },
+  { kind: FrameKind.ResWriteRect, conn: 7, resource: 3, offset: 7680 * 10 + 400, stride: 7680, rowBytes: 8, rows: 3, data: new Uint8Array(24).fill(7) },
 ];
 
 function decodeOne(bytes: Uint8Array): Frame {
@@ -143,6 +144,10 @@ t.test('malformed frames are typed errors', async (t) => {
   expectCode(t, 'BAD_STRING', patch(sample[2], 12, [0xff, 0x00]), 'string past end');
   expectCode(t, 'BAD_STRING', patch(sample[2], 14, [0xc3, 0x28]), 'invalid utf-8');
   expectCode(t, 'BAD_MAGIC', patch(sample[0], 12, [0x58]), 'hello magic');
+  const rect = sample.findIndex((f) => f.kind === FrameKind.ResWriteRect);
+  expectCode(t, 'BAD_VALUE', patch(sample[rect], 28, le32(4)), 'rect stride below row bytes');
+  expectCode(t, 'BAD_PAYLOAD_SIZE', patch(sample[rect], 32, le32(4)), 'rect data does not match rows');
+  expectCode(t, 'BAD_VALUE', patch(sample[rect], 32, le32(0)), 'rect without rows');
   expectCode(t, 'BAD_VALUE', patch(sample[0], 20, [2, 0, 1, 0]), 'hello version range');
   expectCode(t, 'BAD_VALUE', patch(sample[0], 28, le32(16)), 'hello max frame tiny');
 });

@@ -1,0 +1,71 @@
+// Damage math and per-buffer dirty tracking: what bytes each commit must send, including double buffering.
+import t from 'tap';
+import { checkFdLeaks } from '../helpers/fd-leak';
+import { DamageRegion, boundingBox, bytesPerPixel, damageWrites, mergeRanges, surfaceToBuffer } from '../../protocol/damage';
+import { ShmTracker, type GuestPool } from '../../guest-proxy/shm-tracker';
+
+checkFdLeaks(t);
+
+const layout = { offset: 1000, width: 100, height: 50, stride: 400, bpp: 4 };
+
+t.test('surface damage converts to buffer coordinates only when that is certain', async (t) => {
+  t.same(surfaceToBuffer({ x: 1, y: 2, w: 3, h: 4 }, 2, 0, false), { x: 2, y: 4, w: 6, h: 8 });
+  t.equal(surfaceToBuffer({ x: 1, y: 2, w: 3, h: 4 }, 1, 1, false), null, 'a transform: whole buffer');
+  t.equal(surfaceToBuffer({ x: 1, y: 2, w: 3, h: 4 }, 1, 0, true), null, 'a viewport: whole buffer');
+});
+
+t.test('writes for full, wide, narrow, clipped and unknown-format damage', async (t) => {
+  const full = new DamageRegion();
+  full.addFull();
+  t.same(damageWrites(full, layout, 1 << 20), { ranges: [{ start: 1000, end: 1000 + 49 * 400 + 400 }], rects: [] });
+  const wide = new DamageRegion();
+  wide.add({ x: 10, y: 5, w: 80, h: 2 });
+  t.same(damageWrites(wide, layout, 1 << 20).ranges, [{ start: 1000 + 5 * 400, end: 1000 + 6 * 400 + 400 }], 'most of a row: whole rows');
+  const narrow = new DamageRegion();
+  narrow.add({ x: 10, y: 5, w: 8, h: 3 });
+  t.same(damageWrites(narrow, layout, 1 << 20), { ranges: [], rects: [{ start: 1000 + 5 * 400 + 40, stride: 400, rowBytes: 32, rows: 3 }] }, 'narrow: a strided rect');
+  const outside = new DamageRegion();
+  outside.add({ x: -50, y: 45, w: 60, h: 100 });
+  t.same(damageWrites(outside, layout, 1 << 20).rects, [{ start: 1000 + 45 * 400, stride: 400, rowBytes: 40, rows: 5 }], 'clipped to the buffer');
+  t.same(damageWrites(narrow, { ...layout, bpp: null }, 1 << 20).ranges, [{ start: 1000 + 5 * 400, end: 1000 + 7 * 400 + 400 }], 'unknown format: whole rows');
+  t.same(damageWrites(narrow, layout, 1000 + 6 * 400 + 40 + 32).rects[0].rows, 2, 'rows past the pool end are dropped');
+  t.same(damageWrites(full, layout, 3000).ranges, [{ start: 1000, end: 3000 }], 'ranges clamp to the pool');
+});
+
+t.test('ranges merge when close, many rects collapse to their bounding box', async (t) => {
+  t.same(mergeRanges([{ start: 200, end: 300 }, { start: 0, end: 50 }, { start: 330, end: 400 }], 1000), [{ start: 0, end: 50 }, { start: 200, end: 400 }], 'gaps up to 64 bytes merge, wider ones do not');
+  const many = new DamageRegion();
+  for (let i = 0; i < 40; i++) many.add({ x: i, y: i, w: 1, h: 1 });
+  t.ok(many.rects.length <= 32, `the list stays bounded (${many.rects.length})`);
+  t.same(boundingBox(many.rects), { x: 0, y: 0, w: 40, h: 40 }, 'and still covers every rect');
+  t.equal(bytesPerPixel(0), 4, 'argb8888');
+  t.equal(bytesPerPixel(0x34325258), 4, 'XR24 fourcc');
+  t.equal(bytesPerPixel(0x3231564e), null, 'NV12 is not a packed format');
+});
+
+t.test('double buffering: each buffer gets the damage since it was last sent', async (t) => {
+  const released: GuestPool[] = [];
+  const tracker = new ShmTracker((p) => released.push(p), () => undefined);
+  tracker.addPool({ id: 10, resource: 1, fd: -1, size: 2 * 100 * 400, alive: true, buffers: 0, block: null });
+  tracker.addBuffer(20, 10, 0, 100, 100, 400, 1);
+  tracker.addBuffer(21, 10, 40000, 100, 100, 400, 1);
+  const s = tracker.surface(30);
+  const frame = (buffer: number, rect: { x: number; y: number; w: number; h: number }) => {
+    s.pendingBuffer = buffer;
+    s.bufferDamage.push(rect);
+    return tracker.commit(30);
+  };
+  t.same(frame(20, { x: 0, y: 0, w: 100, h: 100 })?.writes.ranges, [{ start: 0, end: 40000 }], 'first commit of A: whole');
+  t.same(frame(21, { x: 0, y: 10, w: 100, h: 1 })?.writes.ranges, [{ start: 40000, end: 80000 }], 'first commit of B: whole');
+  const third = frame(20, { x: 0, y: 20, w: 100, h: 1 });
+  t.same(third?.writes.ranges, [{ start: 10 * 400, end: 11 * 400 }, { start: 20 * 400, end: 21 * 400 }], 'A again: its own damage plus what B changed');
+  const fourth = frame(21, { x: 0, y: 30, w: 100, h: 1 });
+  t.same(fourth?.writes.ranges, [{ start: 40000 + 20 * 400, end: 40000 + 21 * 400 }, { start: 40000 + 30 * 400, end: 40000 + 31 * 400 }]);
+  s.pendingBuffer = undefined;
+  t.equal(tracker.commit(30), null, 'a commit without damage sends nothing');
+  tracker.destroyPool(10);
+  t.same(released, [], 'the pool lives while buffers do');
+  tracker.destroyBuffer(20);
+  tracker.destroyBuffer(21);
+  t.same(released.map((p) => p.id), [10], 'then it is released');
+});
