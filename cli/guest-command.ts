@@ -1,6 +1,6 @@
 // `wayvio guest`: the guest proxy, listening where a compositor would.
 import { GuestProxy } from '../guest-proxy/guest-proxy';
-import { failWhenIdle, onStopSignals } from './lifecycle';
+import { exitFailed, failWhenIdle, onStopSignals } from './lifecycle';
 import { COMMON_OPTIONS, SOFTWARE, channelOption, loggerFor, parse, policyFor, registryFor, waylandSocketPath } from './usage';
 
 export function guestCommand(argv: string[]): void {
@@ -8,7 +8,7 @@ export function guestCommand(argv: string[]): void {
   const channel = channelOption(values);
   const log = loggerFor('guest', values);
   const socketPath = waylandSocketPath((values.socket as string | undefined) ?? 'wayland-0', '--socket');
-  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values), log, software: SOFTWARE, shm: values.shm as string | undefined });
+  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values), log, software: SOFTWARE, shm: values.shm as string | undefined, onChannelError: () => exitFailed(() => proxy.stop()) });
   proxy.start();
   failWhenIdle('guest');
   onStopSignals(() => proxy.stop());

@@ -35,3 +35,12 @@ export function failWhenIdle(role: string, cleanup: () => void = () => undefined
     process.exit(1);
   });
 }
+
+/** A runtime failure after start (the channel cannot listen): clean up, then exit 1. */
+export function exitFailed(cleanup: () => void): void {
+  try {
+    cleanup();
+  } finally {
+    process.exit(1);
+  }
+}

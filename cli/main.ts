@@ -18,14 +18,18 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`wayvio ${VERSION}\n`);
     return;
   }
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE + '\n');
-    if (name === undefined) process.exitCode = 2;
     return;
   }
-  const command = COMMANDS[name];
+  if (name === undefined) {
+    process.stderr.write(`wayvio: a command is required: host, guest, run or demo\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   try {
-    if (command === undefined) throw new UsageError(`unknown command '${name}'`);
+    if (command === undefined) throw new UsageError(`unknown command '${name}'; use host, guest, run or demo (wayvio --help)`);
     await command(rest);
   } catch (e) {
     if (e instanceof UsageError) {

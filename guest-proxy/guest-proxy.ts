@@ -23,6 +23,8 @@ export interface GuestProxyOptions {
   software: string;
   /** Shared-memory region: a file both sides map, or `ivshmem` for the PCI device. */
   shm?: string;
+  /** The channel cannot listen (address in use, no permission): nothing will ever connect. Logged as an error, then this runs. */
+  onChannelError?: (err: Error) => void;
 }
 
 /** Clients that connect while no channel is up wait this many at most. */
@@ -72,6 +74,10 @@ export class GuestProxy {
     this.opener = openChannels(this.o.channel, {
       onStream: (s) => this.onStream(s),
       onEvent: (m) => this.o.log.info(m),
+      onError: (e) => {
+        this.o.log.error(e.message);
+        this.o.onChannelError?.(e);
+      },
     });
   }
 

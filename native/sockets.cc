@@ -59,20 +59,6 @@ Napi::Value Listen(Napi::Env env, int domain, const sockaddr* addr, socklen_t le
   return env.Undefined();
 }
 
-// After a blocking connect was interrupted, the kernel finishes it in the background.
-int FinishInterruptedConnect(int fd) {
-  pollfd p = {fd, POLLOUT, 0};
-  int rc;
-  do {
-    rc = poll(&p, 1, -1);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) return errno;
-  int value = 0;
-  socklen_t len = sizeof value;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &len) < 0) return errno;
-  return value;
-}
-
 // Connects a cloexec socket; blocking unless `wait` is false (then EINPROGRESS is success).
 Napi::Value Connect(Napi::Env env, int domain, const sockaddr* addr, socklen_t len, bool wait) {
   int fd = socket(domain, SOCK_STREAM | SOCK_CLOEXEC | (wait ? 0 : SOCK_NONBLOCK), 0);
@@ -81,9 +67,14 @@ Napi::Value Connect(Napi::Env env, int domain, const sockaddr* addr, socklen_t l
     return env.Undefined();
   }
   int err = 0;
-  if (connect(fd, addr, len) < 0) {
+  int rc;
+  // AF_UNIX and AF_VSOCK abandon a connect that a signal interrupts (vsock cancels the request and leaves
+  // the socket unconnected, where poll() reports POLLOUT and SO_ERROR is 0): start it again.
+  do {
+    rc = connect(fd, addr, len);
+  } while (rc < 0 && wait && errno == EINTR);
+  if (rc < 0) {
     err = errno;
-    if (wait && err == EINTR) err = FinishInterruptedConnect(fd);
     if (!wait && err == EINPROGRESS) err = 0;
   }
   const char* syscall = "connect";

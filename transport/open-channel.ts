@@ -84,6 +84,7 @@ export function connectOnce(spec: ChannelSpec, signal?: AbortSignal, onWaiting?:
         ws.once('open', () => {
           signal?.removeEventListener('abort', onAbort);
           ws.off('error', onError);
+          // constructed here, synchronously: it pauses the socket before the first message can be emitted
           resolve(new WsStream(ws, name));
         });
       });

@@ -12,6 +12,13 @@ export class WsStream extends ByteStream {
   constructor(private readonly ws: WebSocket, readonly description: string) {
     super();
     ws.binaryType = 'nodebuffer';
+    // A client's first message can come in the same read as the upgrade response and is emitted on the next
+    // tick, before whoever awaits the 'open' promise has attached a 'data' listener: hold reading until
+    // the microtasks that hand this stream over have run.
+    ws.pause();
+    setImmediate(() => {
+      if (!this.closed) ws.resume();
+    });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) {
         this.destroy(new Error(`${description}: text message on a binary channel`));
