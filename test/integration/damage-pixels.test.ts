@@ -1,0 +1,90 @@
+// Partial damage with double buffering, checked in pixels on the host: each buffer gets every change since it was last sent.
+import { closeSync, ftruncateSync, writeSync } from 'node:fs';
+import t from 'tap';
+import { checkFdLeaks } from '../helpers/fd-leak';
+import { startWeston, type Compositor } from '../helpers/compositors';
+import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
+import { RawClient } from '../helpers/raw-client';
+import { describeSearch, findPattern, patternPixel, screenshot } from '../helpers/screenshot';
+import { dup, memfdCreate } from '../../native/index';
+
+checkFdLeaks(t);
+
+const W = 160;
+const H = 120;
+const STRIDE = W * 4;
+let weston: Compositor;
+let pair: ProxyPair;
+
+t.before(async () => {
+  weston = await startWeston();
+  pair = await startProxyPair({ compositorPath: weston.socketPath });
+});
+t.teardown(async () => {
+  await pair?.stop();
+  await weston?.stop();
+});
+
+interface Rect { x: number; y: number; w: number; h: number }
+const inside = (r: Rect, x: number, y: number): boolean => x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h;
+const MARK = [0xff00ff00, 0xffff00ff];
+
+/** The picture after the given rects were painted in their marks. */
+function picture(changes: Rect[]): (x: number, y: number) => number {
+  return (x, y) => {
+    for (let i = changes.length - 1; i >= 0; i--) if (inside(changes[i], x, y)) return MARK[i % 2];
+    return patternPixel(x, y);
+  };
+}
+
+function paint(fd: number, base: number, pixel: (x: number, y: number) => number, area: Rect): void {
+  const row = Buffer.alloc(area.w * 4);
+  for (let y = area.y; y < area.y + area.h; y++) {
+    for (let x = 0; x < area.w; x++) row.writeUInt32LE(pixel(area.x + x, y) >>> 0, x * 4);
+    writeSync(fd, row, 0, row.byteLength, base + y * STRIDE + area.x * 4);
+  }
+}
+
+t.test('narrow and wide damage on alternating buffers', async (t) => {
+  const c = new RawClient(pair.socketPath);
+  const reg = await c.getRegistry();
+  const compositor = c.bind(reg, 'wl_compositor', 4);
+  const shm = c.bind(reg, 'wl_shm', 1);
+  const wm = c.bind(reg, 'xdg_wm_base', 1);
+  const surface = c.send(compositor, 'create_surface', [0]);
+  const xdgSurface = c.send(wm, 'get_xdg_surface', [0, surface]);
+  c.send(xdgSurface, 'get_toplevel', [0]);
+  c.send(surface, 'commit', []);
+  await c.until(() => c.events.some((e) => e.iface === 'xdg_surface' && e.name === 'configure'));
+  c.send(xdgSurface, 'ack_configure', [c.events.find((e) => e.name === 'configure' && e.iface === 'xdg_surface')!.args[0]]);
+
+  const fd = memfdCreate('damage-test');
+  ftruncateSync(fd, 2 * STRIDE * H);
+  const pool = c.send(shm, 'create_pool', [0, 0, 2 * STRIDE * H], [dup(fd)]);
+  const buffers = [c.send(pool, 'create_buffer', [0, 0, W, H, STRIDE, 1]), c.send(pool, 'create_buffer', [0, STRIDE * H, W, H, STRIDE, 1])];
+  const whole = { x: 0, y: 0, w: W, h: H };
+  const changes: Rect[] = [];
+  const frame = async (i: number, damage: Rect, history: Rect[]): Promise<void> => {
+    // the client repaints what changed since this buffer was last used: `history`
+    for (const r of history) paint(fd, i * STRIDE * H, picture(changes), r);
+    c.send(surface, 'attach', [buffers[i], 0, 0]);
+    c.send(surface, 'damage_buffer', [damage.x, damage.y, damage.w, damage.h]);
+    const cb = c.send(surface, 'frame', [0]);
+    c.send(surface, 'commit', []);
+    await c.until(() => c.events.some((e) => e.objectId === cb && e.name === 'done'));
+  };
+  await frame(0, whole, [whole]);
+  await frame(1, whole, [whole]);
+  const narrow = { x: 20, y: 10, w: 12, h: 30 };
+  changes.push(narrow);
+  await frame(0, narrow, [narrow]);
+  const wide = { x: 0, y: 70, w: W, h: 9 };
+  changes.push(wide);
+  // buffer 1 last showed the frame before `narrow`: the client repaints both, but damages only `wide`
+  await frame(1, wide, [narrow, wide]);
+  const found = findPattern(await screenshot(weston), W, H, picture(changes));
+  t.ok(found.position !== null, `the host shows both changes: ${describeSearch(found)}`);
+  t.equal(c.error(), undefined, 'no protocol error');
+  closeSync(fd);
+  c.close();
+});
