@@ -51,13 +51,24 @@ t.test('a known pattern appears on the host exactly as drawn', async (t) => {
   }
 });
 
+// each exercises a part of the shm path: damage, subsurfaces, buffer scale and transform (whole-buffer damage),
+// viewports, pools that grow as windows resize, several buffers per pool, presentation feedback
 for (const [program, args] of [
   ['weston-simple-shm', []],
   ['weston-simple-damage', []],
+  ['weston-simple-damage', ['--use-viewport']],
+  ['weston-simple-damage', ['--transform=flipped-90', '--scale=2']],
   ['weston-flower', []],
   ['weston-terminal', []],
+  ['weston-subsurfaces', []],
+  ['weston-transformed', []],
+  ['weston-scaler', []],
+  ['weston-resizor', []],
+  ['weston-multi-resource', []],
+  ['weston-presentation-shm', []],
+  ['weston-smoke', []],
 ] as const) {
-  t.test(`${program} runs through the proxies`, async (t) => {
+  t.test(`${[program, ...args].join(' ')} runs through the proxies`, async (t) => {
     const before = totalCommits(pair);
     const proc = spawnManaged(program, [...args], { env: clientEnv(pair.env) });
     await sleep(1500);
