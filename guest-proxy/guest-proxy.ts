@@ -27,6 +27,9 @@ export interface GuestProxyOptions {
   onChannelError?: (err: Error) => void;
 }
 
+/** A HELLO can be lost on a virtio port (the guest kernel drops what arrived while nobody had it open). */
+const HELLO_TIMEOUT_MS = 3000;
+
 /** Clients that connect while no channel is up wait this many at most. */
 const MAX_WAITING_CLIENTS = 64;
 
@@ -100,6 +103,7 @@ export class GuestProxy {
       software: this.o.software,
       capabilities: region === null ? 0 : Capability.SharedMemory,
       shmRegionSize: region?.size ?? 0,
+      helloTimeoutMs: HELLO_TIMEOUT_MS,
     });
     this.session = session;
     this.totals.channels++;
@@ -111,6 +115,10 @@ export class GuestProxy {
       for (const s of this.waiting.splice(0)) this.startClient(s, session);
     });
     session.on('frame', (frame) => this.clients.get(frame.conn)?.onFrame(frame));
+    session.on('restart', () => {
+      this.o.log.info(`the host proxy was replaced; ${this.clients.size} client(s) disconnected`);
+      for (const c of [...this.clients.values()]) c.close('the host proxy was replaced', null);
+    });
     session.on('drain', () => {
       for (const c of this.clients.values()) c.resume();
     });

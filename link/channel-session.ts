@@ -13,6 +13,8 @@ export interface SessionOptions {
   maxFrameSize?: number;
   shmRegionSize?: number;
   software: string;
+  /** Ends the channel when no HELLO came this long after the stream opened (a HELLO can be lost on a virtio port). */
+  helloTimeoutMs?: number;
 }
 
 interface Pending {
@@ -26,7 +28,8 @@ const CONGESTION_BYTES = 8 * 1024 * 1024;
 
 /**
  * Events: 'ready' (peer: HelloFrame), 'frame' (Frame, after ready), 'drain' (no longer congested),
- * 'close' (error?: Error) once.
+ * 'restart' (a new HELLO on a live channel: the peer process was replaced; its connections are gone,
+ * and 'ready' follows), 'close' (error?: Error) once.
  */
 export class ChannelSession extends EventEmitter {
   peer: HelloFrame | null = null;
@@ -37,6 +40,7 @@ export class ChannelSession extends EventEmitter {
   private blocked = false;
   private closed = false;
   private wasCongested = false;
+  private helloTimer: NodeJS.Timeout | undefined;
   readonly stats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
 
   constructor(private readonly stream: ByteStream, private readonly options: SessionOptions) {
@@ -48,10 +52,20 @@ export class ChannelSession extends EventEmitter {
       this.pump();
     });
     stream.on('close', (err?: Error) => this.finish(err));
+    if (options.helloTimeoutMs !== undefined) {
+      this.helloTimer = setTimeout(() => {
+        if (this.peer === null) this.fail(CloseCode.ProtocolError, `no HELLO from the peer within ${options.helloTimeoutMs} ms`);
+      }, options.helloTimeoutMs);
+    }
+    this.sendHello();
+  }
+
+  private sendHello(): void {
+    const o = this.options;
     this.send({
       kind: FrameKind.Hello, conn: 0, minVersion: 1, maxVersion: CHANNEL_VERSION,
-      capabilities: options.capabilities ?? 0, maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
-      shmRegionSize: options.shmRegionSize ?? 0, software: options.software,
+      capabilities: o.capabilities ?? 0, maxFrameSize: o.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      shmRegionSize: o.shmRegionSize ?? 0, software: o.software,
     });
   }
 
@@ -149,6 +163,8 @@ export class ChannelSession extends EventEmitter {
       if (this.closed) return;
       this.stats.framesIn++;
       if (this.peer === null) {
+        // a GOODBYE before any HELLO is what a previous peer on this port said last: not ours
+        if (frame.kind === FrameKind.Goodbye) continue;
         if (frame.kind !== FrameKind.Hello) {
           this.fail(CloseCode.ProtocolError, `expected HELLO first, got ${FrameKind[frame.kind]}`);
           return;
@@ -158,16 +174,22 @@ export class ChannelSession extends EventEmitter {
           return;
         }
         this.peer = frame;
+        clearTimeout(this.helloTimer);
         this.emit('ready', frame);
         continue;
       }
       if (frame.kind === FrameKind.Hello) {
-        this.fail(CloseCode.ProtocolError, 'second HELLO');
-        return;
+        // a virtio port outlives the process behind it: a new HELLO means a new peer, which needs ours
+        this.peer = frame;
+        this.emit('restart');
+        this.sendHello();
+        this.emit('ready', frame);
+        continue;
       }
       if (frame.kind === FrameKind.Goodbye) {
-        this.stream.end();
         this.finish(frame.code === CloseCode.Normal ? undefined : new ChannelError('BAD_VALUE', `peer said goodbye: ${frame.reason}`));
+        // a FIN alone is not seen by QEMU while the guest has its port closed: drop the stream
+        this.stream.destroy();
         return;
       }
       this.emit('frame', frame);
@@ -186,6 +208,7 @@ export class ChannelSession extends EventEmitter {
   private finish(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.helloTimer);
     this.queues.clear();
     this.order = [];
     this.queuedBytes = 0;

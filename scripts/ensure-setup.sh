@@ -8,7 +8,9 @@ DEBIAN_PACKAGES=(
   libwayland-dev wayland-protocols libxkbcommon-dev   # protocol XML for the scanner, headers for the test clients
   weston wayland-utils                                 # headless compositor, weston-* demo clients, wayland-info
   sway foot wl-clipboard                               # a compositor with a seat, a terminal, clipboard tools
+  wtype fonts-dejavu-core                              # virtual keyboard client, a font for foot
   waypipe                                              # the peer the benchmark compares against
+  qemu-system-x86 busybox-static                       # the VM test: a real QEMU guest with the guest proxy inside
 )
 
 missing=()

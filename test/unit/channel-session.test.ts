@@ -1,0 +1,84 @@
+// ChannelSession over a real socket pair: handshake, a peer replaced mid-channel, a lost HELLO, GOODBYE.
+import { createServer, connect, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { checkFdLeaks } from '../helpers/fd-leak';
+import { ChannelSession } from '../../link/channel-session';
+import { encodeFrame } from '../../protocol/channel-codec';
+import { ChannelReader } from '../../protocol/channel-reader';
+import { CHANNEL_VERSION, FrameKind, type Frame } from '../../protocol/channel-frames';
+import { SocketStream } from '../../transport/socket-stream';
+
+checkFdLeaks(t);
+
+const dir = mkdtempSync(join(tmpdir(), 'wayvio-session-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A session on one end of a UNIX socket; the test speaks raw frames on the other. */
+async function pair(helloTimeoutMs?: number): Promise<{ session: ChannelSession; raw: Socket; got: Frame[]; close: () => void }> {
+  const path = join(dir, `s${Math.random()}`);
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(path, r));
+  const accepted = new Promise<Socket>((r) => server.once('connection', r));
+  const raw = connect(path);
+  const session = new ChannelSession(new SocketStream(await accepted, 'test'), { software: 'under test', helloTimeoutMs });
+  const got: Frame[] = [];
+  const reader = new ChannelReader();
+  raw.on('data', (d) => got.push(...reader.push(d)));
+  raw.on('error', () => undefined);
+  return { session, raw, got, close: () => { session.destroy(); raw.destroy(); server.close(); } };
+}
+
+const hello = (software: string): Uint8Array => encodeFrame({ kind: FrameKind.Hello, conn: 0, minVersion: 1, maxVersion: CHANNEL_VERSION, capabilities: 0, maxFrameSize: 65536, shmRegionSize: 0, software });
+const until = async (pred: () => boolean): Promise<boolean> => {
+  for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+  return pred();
+};
+
+t.test('a new HELLO on a live channel is a replaced peer, answered with our HELLO', async (t) => {
+  const p = await pair();
+  const events: string[] = [];
+  p.session.on('ready', (h) => events.push(`ready ${h.software}`));
+  p.session.on('restart', () => events.push('restart'));
+  p.raw.write(hello('first'));
+  await until(() => events.length === 1);
+  p.raw.write(hello('second'));
+  t.ok(await until(() => events.length === 3), 'ready, restart, ready');
+  t.same(events, ['ready first', 'restart', 'ready second']);
+  t.ok(await until(() => p.got.filter((f) => f.kind === FrameKind.Hello).length === 2), 'our HELLO went out again for the new peer');
+  t.notOk(p.session.isClosed, 'the channel stays up');
+  p.close();
+});
+
+t.test('a GOODBYE left over from the previous peer is skipped before HELLO', async (t) => {
+  const p = await pair();
+  let ready = false;
+  p.session.on('ready', () => (ready = true));
+  p.raw.write(encodeFrame({ kind: FrameKind.Goodbye, conn: 0, code: 0, reason: 'old guest stopping' }));
+  p.raw.write(hello('new'));
+  t.ok(await until(() => ready), 'ready after the stale GOODBYE');
+  p.close();
+});
+
+t.test('no HELLO within the timeout ends the channel', async (t) => {
+  const p = await pair(100);
+  const closed = new Promise<Error | undefined>((r) => p.session.once('close', r));
+  const err = await closed;
+  t.match(err?.message, /no HELLO from the peer within 100 ms/);
+  t.ok(await until(() => p.got.some((f) => f.kind === FrameKind.Goodbye)), 'the peer is told why');
+  p.close();
+});
+
+t.test('a GOODBYE drops the stream at once, not just half of it', async (t) => {
+  const p = await pair();
+  p.raw.write(hello('x'));
+  await until(() => p.session.peer !== null);
+  const rawClosed = new Promise((r) => p.raw.once('close', r));
+  p.raw.resume();
+  p.raw.write(encodeFrame({ kind: FrameKind.Goodbye, conn: 0, code: 0, reason: 'bye' }));
+  await rawClosed;
+  t.ok(p.session.isClosed, 'closed');
+  p.close();
+});
