@@ -1,5 +1,5 @@
 // A QEMU guest for the VM test: the host's root over 9p, one virtio-serial port, and commands run by guest-agent.sh.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep, spawnManaged, type Managed } from '../helpers/processes';
@@ -20,6 +20,20 @@ export interface VmOptions {
   timeoutMs?: number;
   /** virtio-serial port names, each with a chardev socket QEMU listens on. Default: [PORT_NAME]. */
   ports?: string[];
+  /** An ivshmem-plain device backed by this host file (create it first, see createShmFile()); the guest sees PCI 1af4:1110. */
+  shm?: { path: string; sizeMiB: number };
+}
+
+/** Creates (or truncates) a /dev/shm file of sizeMiB for the ivshmem device; remove it with rmSync after the run. */
+export function createShmFile(name: string, sizeMiB: number): string {
+  const path = join('/dev/shm', name);
+  const fd = openSync(path, 'w', 0o600);
+  try {
+    ftruncateSync(fd, sizeMiB * 1024 * 1024);
+  } finally {
+    closeSync(fd);
+  }
+  return path;
 }
 
 export interface GuestCommand {
@@ -66,6 +80,9 @@ export function qemuArgs(
       '-chardev', `socket,id=wl${i},path=${path},server=on,wait=off`,
       '-device', `virtserialport,chardev=wl${i},name=${name}`,
     ]),
+    ...(o.shm === undefined
+      ? []
+      : ['-object', `memory-backend-file,id=shm0,mem-path=${o.shm.path},size=${o.shm.sizeMiB}M,share=on`, '-device', 'ivshmem-plain,memdev=shm0']),
   ];
 }
 

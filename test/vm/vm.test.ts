@@ -2,7 +2,7 @@
 // (pixels, wayland-info, restarts of either proxy), and a second port to sway for the clipboard.
 import { checkFdLeaks } from '../helpers/fd-leak';
 import t, { type Test } from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSway, startWeston, clientEnv, type ClientEnv, type Compositor } from '../helpers/compositors';
 import { sleep, spawnManaged, type Managed } from '../helpers/processes';
@@ -11,7 +11,7 @@ import { buildTestClients, repoRoot, waylandInfo, type TestClients } from '../he
 import { NEVER_FORWARDED } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
 import { prepareVmAssets, type VmAssets } from './vm-assets';
-import { PORT_NAME, QemuVm, vmAccel, type GuestCommand } from './qemu-vm';
+import { createShmFile, PORT_NAME, QemuVm, vmAccel, type GuestCommand } from './qemu-vm';
 
 checkFdLeaks(t);
 
@@ -23,6 +23,9 @@ const PATTERN = { width: 200, height: 150 };
 const CLIPBOARD_PORT = 'org.wayvio.1';
 const DATA_CONTROL_XML = join(repoRoot(), 'test', 'fixtures', 'wlr-data-control-unstable-v1.xml');
 const CLIPBOARD = existsSync(DATA_CONTROL_XML);
+/** The third port: a guest proxy with `--shm ivshmem` and a host proxy with `--shm /dev/shm/FILE`, both to weston. */
+const SHM_PORT = 'org.wayvio.2';
+const SHM_MIB = 64;
 /** Generous for TCG on a loaded 2-core machine: a cold node start over 9p alone takes 2–4 s there. */
 const GUEST_STEP_MS = 45000;
 
@@ -37,6 +40,10 @@ let sway: Compositor | undefined;
 let clipboardHostProxy: Managed | undefined;
 let clipboardGuestProxy: GuestCommand | undefined;
 let guestProxy: GuestCommand;
+/** The ivshmem backing file, and the proxies on SHM_PORT. */
+let shmFile: string | undefined;
+let shmHostProxy: Managed | undefined;
+let shmGuestProxy: GuestCommand | undefined;
 const started = Date.now();
 const since = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 
@@ -77,9 +84,9 @@ function logs(): string {
 }
 
 /** Starts the pattern client in the guest (it records its pid in NAME.pid for stopPattern). */
-function startPattern(name: string): GuestCommand {
+function startPattern(name: string, display = 'wayland-0'): GuestCommand {
   return vm.exec(
-    `echo $$ > ${name}.pid\nexec env WAYLAND_DISPLAY=wayland-0 ${clients.testClient} pattern --width ${PATTERN.width} --height ${PATTERN.height} --seconds 60\n`,
+    `echo $$ > ${name}.pid\nexec env WAYLAND_DISPLAY=${display} ${clients.testClient} pattern --width ${PATTERN.width} --height ${PATTERN.height} --seconds 60\n`,
   );
 }
 
@@ -97,8 +104,8 @@ async function expectPattern(t: Test, label: string): Promise<void> {
 }
 
 /** Runs the pattern client in the guest, screenshots weston while it is up, and stops it again. */
-async function patternRoundTrip(t: Test, label: string): Promise<void> {
-  const client = startPattern('pattern');
+async function patternRoundTrip(t: Test, label: string, display = 'wayland-0'): Promise<void> {
+  const client = startPattern('pattern', display);
   await client.waitForLine('ready', GUEST_STEP_MS);
   t.comment(`${label}: the guest's pattern client is up (${since()})`);
   await expectPattern(t, label);
@@ -114,13 +121,17 @@ t.before(async () => {
   [assets, clients] = await Promise.all([prepareVmAssets((l) => t.comment(l)), buildTestClients()]);
   t.comment(`kernel ${assets.kernelRelease}${assets.built ? ' (prepared now)' : ' (cached)'} at ${since()}`);
   [weston, sway] = await Promise.all([startWeston({ width: 1024, height: 768 }), CLIPBOARD ? startSway() : undefined]);
-  vm = await QemuVm.start(assets, { timeoutMs: VM_TIMEOUT_MS, ports: [PORT_NAME, CLIPBOARD_PORT] });
+  shmFile = createShmFile(`wayvio-vm-test-${process.pid}`, SHM_MIB);
+  vm = await QemuVm.start(assets, { timeoutMs: VM_TIMEOUT_MS, ports: [PORT_NAME, CLIPBOARD_PORT, SHM_PORT], shm: { path: shmFile, sizeMiB: SHM_MIB } });
   t.comment(`qemu: ${vm.commandLine()}`);
   hostProxy = startHostProxy();
   if (sway !== undefined) {
     const args = ['host', '--channel', `unix:${vm.channelSocket(CLIPBOARD_PORT)}`, '--compositor', sway.socketPath, '--protocol', DATA_CONTROL_XML];
     clipboardHostProxy = spawnManaged('node', [WAYVIO, ...args], { env: clientEnv(sway.env) });
   }
+  shmHostProxy = spawnManaged('node', [WAYVIO, 'host', '--channel', `unix:${vm.channelSocket(SHM_PORT)}`, '--compositor', weston.socketPath, '--shm', shmFile], {
+    env: clientEnv(weston.env),
+  });
   const uptime = await vm.waitForAgent(GUEST_STEP_MS);
   t.comment(`guest agent up at ${since()} (guest uptime ${uptime} s)`);
   guestProxy = startGuestProxy();
@@ -128,6 +139,7 @@ t.before(async () => {
   if (sway !== undefined) {
     clipboardGuestProxy = vm.exec(`exec node ${WAYVIO} guest --channel virtio:${CLIPBOARD_PORT} --socket wayland-1 --protocol ${DATA_CONTROL_XML}\n`);
   }
+  shmGuestProxy = vm.exec(`exec node ${WAYVIO} guest --channel virtio:${SHM_PORT} --socket wayland-2 --shm ivshmem\n`);
   await waitForText(() => guestProxy.stderr(), 'channel up', 1, GUEST_STEP_MS, logs);
   t.comment(`guest proxy connected to the host proxy at ${since()}`);
 });
@@ -148,6 +160,8 @@ t.teardown(async () => {
   await clipboardHostProxy?.stop();
   await weston?.stop();
   await sway?.stop();
+  await shmHostProxy?.stop();
+  if (shmFile !== undefined) rmSync(shmFile, { force: true });
   t.comment(`done at ${since()}${code !== undefined ? `, qemu exited ${code}` : ''}`);
 });
 
@@ -277,6 +291,18 @@ t.test('a guest proxy connects although the host HELLO was lost to an unread ope
     t.fail(`no channel: ${(err as Error).message.split('\n')[0]}; guest proxy:\n${guestProxy.stderr()}`);
     await vm.run('kill $(cat hello.pid)', GUEST_STEP_MS);
   }
+});
+
+t.test('shared memory over ivshmem: both proxies turn it on and the pattern arrives exactly', async (t) => {
+  const proxy = shmGuestProxy as GuestCommand;
+  const shmLogs = (): string => `shm guest proxy:\n${proxy.stderr()}\nshm host proxy:\n${shmHostProxy?.stderrTail()}\n${logs()}`;
+  await waitForText(() => proxy.stderr(), 'channel up', 1, GUEST_STEP_MS, shmLogs);
+  t.comment(`the shm guest proxy is connected (${since()})`);
+  t.match(proxy.stderr(), /channel up: .*shared memory on/, 'the guest proxy says shared memory is on');
+  t.match(shmHostProxy?.stderrTail() ?? '', /guest connected over .*shared memory on/, 'the host proxy says shared memory is on');
+  await patternRoundTrip(t, 'through the ivshmem region', 'wayland-2');
+  t.notMatch(proxy.stderr(), /protocol (error|violation)/, 'no protocol errors in the shm guest proxy');
+  if (!t.passing()) t.comment(shmLogs());
 });
 
 const clipboardSkip = CLIPBOARD ? false : `no ${DATA_CONTROL_XML}`;
