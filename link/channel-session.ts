@@ -124,7 +124,10 @@ export class ChannelSession extends EventEmitter {
 
   /** Round-robin over connections, one frame each, while the stream takes bytes. */
   private pump(): void {
-    if (this.blocked || this.closed) return;
+    if (this.closed) return;
+    // noted before the blocked check: producers paused while the stream was blocked must get their 'drain'
+    if (this.congested) this.wasCongested = true;
+    if (this.blocked) return;
     this.stream.cork();
     try {
       while (this.order.length > 0 && !this.blocked) {
@@ -143,9 +146,10 @@ export class ChannelSession extends EventEmitter {
     } finally {
       this.stream.uncork();
     }
-    const congested = this.congested;
-    if (this.wasCongested && !congested) this.emit('drain');
-    this.wasCongested = congested;
+    if (this.wasCongested && !this.congested) {
+      this.wasCongested = false;
+      this.emit('drain');
+    }
   }
 
   private onData(chunk: Uint8Array): void {

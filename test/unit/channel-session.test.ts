@@ -82,3 +82,21 @@ t.test('a GOODBYE drops the stream at once, not just half of it', async (t) => {
   t.ok(p.session.isClosed, 'closed');
   p.close();
 });
+
+t.test("producers paused while the stream was blocked get their 'drain'", async (t) => {
+  const p = await pair();
+  p.raw.write(hello('x'));
+  await until(() => p.session.peer !== null);
+  p.raw.pause(); // the peer stops reading: the socket fills and the stream blocks
+  let drains = 0;
+  p.session.on('drain', () => drains++);
+  const chunk = new Uint8Array(200 * 1024);
+  for (let i = 0; i < 60 && !p.session.congested; i++) {
+    p.session.send({ kind: FrameKind.ResWrite, conn: 1 + (i % 5), resource: 1, offset: 0, data: chunk });
+  }
+  t.ok(p.session.congested, 'congested while the peer does not read');
+  p.raw.resume();
+  t.ok(await until(() => drains > 0), "'drain' once the queue emptied");
+  t.notOk(p.session.congested);
+  p.close();
+});
