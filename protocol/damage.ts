@@ -51,6 +51,8 @@ export class DamageRegion {
 
   add(r: Rect): void {
     if (this.full || r.w <= 0 || r.h <= 0) return;
+    // a rect already covered adds nothing (a client redrawing one spot damages it on every buffer)
+    if (this.rects.some((o) => o.x <= r.x && o.y <= r.y && o.x + o.w >= r.x + r.w && o.y + o.h >= r.y + r.h)) return;
     this.rects.push(r);
     if (this.rects.length > MAX_RECTS) this.rects = [boundingBox(this.rects)];
   }

@@ -1,6 +1,6 @@
 // Opens channels from a SPEC: connects (and reconnects) or listens, and hands each stream to the caller.
 import { closeSync, constants, lstatSync, openSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type NetConnectOpts, type Server } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { FdListener } from '../native/fd-listener';
 import { FdStream } from '../native/fd-stream';
@@ -33,6 +33,8 @@ export interface OpenOptions {
 }
 
 const MAX_RETRY_MS = 5000;
+/** Node's 16 KiB default made the channel pump stop after every large frame; fairness between clients is the session's job. */
+const SOCKET_HIGH_WATER = 1024 * 1024;
 /** While a virtio port has no host end, poll reports POLLHUP and there is no event for its end. */
 const CHARDEV_WAIT_MS = 200;
 
@@ -52,7 +54,9 @@ export function connectOnce(spec: ChannelSpec, signal?: AbortSignal, onWaiting?:
     case 'unix':
     case 'tcp':
       return new Promise((resolve, reject) => {
-        const s = spec.kind === 'unix' ? createConnection(spec.path) : createConnection(spec.port, spec.host);
+        const where: NetConnectOpts = spec.kind === 'unix' ? { path: spec.path } : { port: spec.port, host: spec.host };
+        // highWaterMark reaches the socket's Duplex options (Node's types do not list it for connect)
+        const s = createConnection(Object.assign(where, { highWaterMark: SOCKET_HIGH_WATER }));
         const onAbort = (): void => {
           s.destroy();
           reject(aborted(name));
@@ -233,7 +237,7 @@ function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
     case 'unix-listen':
     case 'tcp-listen': {
       if (spec.kind === 'unix-listen') removeStaleSocket(spec.path, name);
-      const server: Server = createServer((s) => o.onStream(new SocketStream(s, `${name} peer`)));
+      const server: Server = createServer({ highWaterMark: SOCKET_HIGH_WATER }, (s) => o.onStream(new SocketStream(s, `${name} peer`)));
       let listening = false;
       server.once('listening', () => {
         listening = true;

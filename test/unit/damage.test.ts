@@ -37,6 +37,11 @@ t.test('ranges merge when close, many rects collapse to their bounding box', asy
   const many = new DamageRegion();
   for (let i = 0; i < 40; i++) many.add({ x: i, y: i, w: 1, h: 1 });
   t.ok(many.rects.length <= 32, `the list stays bounded (${many.rects.length})`);
+  const same = new DamageRegion();
+  same.add({ x: 5, y: 5, w: 10, h: 10 });
+  same.add({ x: 5, y: 5, w: 10, h: 10 });
+  same.add({ x: 6, y: 6, w: 2, h: 2 });
+  t.same(same.rects, [{ x: 5, y: 5, w: 10, h: 10 }], 'covered rects are not added again');
   t.same(boundingBox(many.rects), { x: 0, y: 0, w: 40, h: 40 }, 'and still covers every rect');
   t.equal(bytesPerPixel(0), 4, 'argb8888');
   t.equal(bytesPerPixel(0x34325258), 4, 'XR24 fourcc');
