@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GuestProxy } from '../guest-proxy/guest-proxy';
+import { clientEnv, startWeston } from '../harness/compositors';
 import { HostProxy } from '../host-proxy/host-proxy';
 import { createLogger } from '../link/log';
 import { Policy } from '../protocol/policy';
 import { ProtocolRegistry } from '../protocol/registry';
-import { startHeadlessWeston } from './headless-weston';
 import { SOFTWARE, UsageError, parse } from './usage';
 
 const run = promisify(execFile);
@@ -35,7 +35,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const log = createLogger('wayvio demo', { level: (values['log-level'] as 'info' | undefined) ?? 'warn' });
   const say = (s: string): void => void process.stdout.write(s + '\n');
 
-  const weston = await startHeadlessWeston({ width: 1024, height: 768 });
+  const weston = await startWeston({ width: 1024, height: 768 });
   const dir = mkdtempSync(join(tmpdir(), 'wayvio-demo-'));
   const registry = ProtocolRegistry.builtin();
   const policy = new Policy();
@@ -49,17 +49,17 @@ export async function demoCommand(argv: string[]): Promise<void> {
     if (!(await waitFor(() => guest.connected, 5000))) throw new Error('the guest proxy did not connect to the host proxy');
     say(`wayvio demo: weston headless on ${weston.socketPath}; guest proxy on ${guestSocket}; channel ${channel}`);
 
-    const clientEnv = { ...process.env, XDG_RUNTIME_DIR: dir, WAYLAND_DISPLAY: guestSocket };
-    const direct = globalsOf((await run('wayland-info', [], { env: weston.env })).stdout);
-    const proxied = globalsOf((await run('wayland-info', [], { env: clientEnv })).stdout);
+    const proxiedEnv = clientEnv({ XDG_RUNTIME_DIR: dir, WAYLAND_DISPLAY: guestSocket });
+    const direct = globalsOf((await run('wayland-info', [], { env: clientEnv(weston.env) })).stdout);
+    const proxied = globalsOf((await run('wayland-info', [], { env: proxiedEnv })).stdout);
     const hidden = direct.filter((g) => !proxied.includes(g));
     say(`globals: ${direct.length} from weston, ${proxied.length} offered through wayvio; hidden: ${hidden.join(', ') || 'none'}`);
 
     const before = { ...(await channelTotals(host)) };
-    const client = spawn('weston-simple-shm', [], { env: clientEnv, stdio: 'ignore' });
+    const client = spawn('weston-simple-shm', [], { env: proxiedEnv, stdio: 'ignore' });
     const started = Date.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    const shot = await screenshot(weston.env, outDir);
+    const shot = await screenshot(clientEnv(weston.env), outDir);
     client.kill('SIGINT');
     await new Promise((r) => client.once('exit', r));
     const elapsed = (Date.now() - started) / 1000;

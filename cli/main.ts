@@ -1,4 +1,5 @@
 // The `wayvio` command: dispatches to host, guest, run and demo; maps failures to exit codes.
+import { benchCommand } from './bench-command';
 import { demoCommand } from './demo-command';
 import { guestCommand } from './guest-command';
 import { hostCommand } from './host-command';
@@ -10,6 +11,7 @@ const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = {
   guest: guestCommand,
   run: runCommand,
   demo: demoCommand,
+  bench: benchCommand,
 };
 
 export async function main(argv: string[]): Promise<void> {

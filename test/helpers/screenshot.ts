@@ -15,7 +15,7 @@ export interface Image {
 
 /**
  * The test client's pattern as XRGB8888 (0xffRRGGBB): r = x & 255, g = y & 255, b = (x*7 + y*13) & 255.
- * Must match pattern_pixel() in test/clients/wayvio-test-client.c.
+ * Must match pattern_pixel() in harness/clients/wayvio-test-client.c.
  */
 export function patternPixel(x: number, y: number): number {
   return (0xff000000 | ((x & 255) << 16) | ((y & 255) << 8) | ((x * 7 + y * 13) & 255)) >>> 0;

@@ -2,7 +2,8 @@
 //
 //   wayvio-test-client pattern --width W --height H [--seconds S]
 //   wayvio-test-client bench --width W --height H --frames N [--damage full|rows:PERCENT|patch:WxH] [--buffers B]
-//   wayvio-test-client bench --roundtrips N
+//                            [--warmup N] [--gate 1] [--latencies 1]
+//   wayvio-test-client bench --roundtrips N [--warmup N] [--gate 1] [--latencies 1]
 //
 // pattern: pixel (x, y) = XRGB8888 with r = x & 255, g = y & 255, b = (x*7 + y*13) & 255 (test/helpers/screenshot.ts
 // has the same function); prints "ready" once the compositor has shown the first frame, then stays until S seconds
@@ -11,6 +12,9 @@
 // it), and prints {"frames":N,"seconds":S,"fps":F,"latency_ms":{"median":M,"p99":P},...} on one line.
 // The damaged region is the same every frame (only its contents change), so every buffer holds the whole current
 // image without tracking buffer age.
+// --warmup N: N untimed frames (or round trips) first. --gate 1: then print "warm" and wait for a line on stdin
+// before the timed part, and after printing the result wait for stdin to close before disconnecting (the benchmark
+// reads counters at both points while every connection is alive). --latencies 1: add "lat_ms":[...] (every frame).
 // Exit codes: 0 done, 1 display connection failed / protocol error / timeout, 2 bad usage.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -300,8 +304,9 @@ struct options {
 	const char *mode;
 	int width, height;
 	double seconds; /* pattern: < 0 means until killed */
-	long frames, roundtrips;
+	long frames, roundtrips, warmup;
 	int buffers;
+	bool gate, latencies;
 	int dx, dy, dw, dh; /* damaged rectangle, resolved against width/height */
 	const char *damage_spec;
 };
@@ -364,6 +369,12 @@ static struct options parse_args(int argc, char **argv)
 			o.buffers = (int)parse_long(opt, val, 2, MAX_BUFFERS);
 		else if (strcmp(opt, "--damage") == 0 && strcmp(o.mode, "bench") == 0)
 			o.damage_spec = val;
+		else if (strcmp(opt, "--warmup") == 0 && strcmp(o.mode, "bench") == 0)
+			o.warmup = parse_long(opt, val, 0, 100000000);
+		else if (strcmp(opt, "--gate") == 0 && strcmp(o.mode, "bench") == 0)
+			o.gate = parse_long(opt, val, 0, 1) == 1;
+		else if (strcmp(opt, "--latencies") == 0 && strcmp(o.mode, "bench") == 0)
+			o.latencies = parse_long(opt, val, 0, 1) == 1;
 		else
 			fail(2, "unknown option %s for mode %s", opt, o.mode);
 	}
@@ -415,13 +426,46 @@ static int compare_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* --gate: say the warm-up is over and wait for the benchmark's go line on stdin. */
+static void gate_open(const struct options *o)
+{
+	if (!o->gate)
+		return;
+	printf("warm\n");
+	fflush(stdout);
+	char line[64];
+	if (!fgets(line, sizeof line, stdin))
+		fail(1, "stdin closed before the go line (--gate)");
+}
+
+/* --gate: stay connected until stdin closes. */
+static void gate_close(const struct options *o)
+{
+	if (!o->gate)
+		return;
+	char line[64];
+	while (fgets(line, sizeof line, stdin))
+		;
+}
+
 static void print_result(long count, double seconds, double *lat, const struct options *o)
 {
-	qsort(lat, (size_t)count, sizeof *lat, compare_double);
-	double median = count % 2 ? lat[count / 2] : (lat[count / 2 - 1] + lat[count / 2]) / 2;
+	double *sorted = malloc((size_t)count * sizeof *sorted);
+	if (!sorted)
+		fail(1, "out of memory");
+	memcpy(sorted, lat, (size_t)count * sizeof *sorted);
+	qsort(sorted, (size_t)count, sizeof *sorted, compare_double);
+	double median = count % 2 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2;
 	long p99i = (long)((count * 99 + 99) / 100) - 1; /* nearest rank */
 	printf("{\"frames\":%ld,\"seconds\":%.6f,\"fps\":%.3f,\"latency_ms\":{\"median\":%.4f,\"p99\":%.4f}", count,
-	       seconds, seconds > 0 ? count / seconds : 0.0, median, lat[p99i < 0 ? 0 : p99i]);
+	       seconds, seconds > 0 ? count / seconds : 0.0, median, sorted[p99i < 0 ? 0 : p99i]);
+	free(sorted);
+	if (o->latencies) {
+		printf(",\"lat_ms\":[");
+		for (long i = 0; i < count; i++)
+			printf(i ? ",%.4f" : "%.4f", lat[i]);
+		printf("]");
+	}
 	if (o->roundtrips > 0)
 		printf(",\"mode\":\"roundtrips\"}\n");
 	else
@@ -436,6 +480,9 @@ static int run_roundtrips(const struct options *o)
 	double *lat = calloc((size_t)o->roundtrips, sizeof *lat);
 	if (!lat)
 		fail(1, "out of memory");
+	for (long i = 0; i < o->warmup; i++)
+		roundtrip("warming up with wl_display.sync");
+	gate_open(o);
 	double start = now_ms();
 	for (long i = 0; i < o->roundtrips; i++) {
 		double t0 = now_ms();
@@ -444,6 +491,7 @@ static int run_roundtrips(const struct options *o)
 	}
 	print_result(o->roundtrips, (now_ms() - start) / 1e3, lat, o);
 	free(lat);
+	gate_close(o);
 	return 0;
 }
 
@@ -471,8 +519,13 @@ static int run_bench(const struct options *o)
 	double *lat = calloc((size_t)o->frames, sizeof *lat);
 	if (!lat)
 		fail(1, "out of memory");
+	long total = o->warmup + o->frames;
 	double start = now_ms();
-	for (long f = 0; f < o->frames && !g.closed; f++) {
+	for (long f = 0; f < total && !g.closed; f++) {
+		if (f == o->warmup) {
+			gate_open(o);
+			start = now_ms();
+		}
 		struct buffer *b = next_free_buffer();
 		fill_pattern(b->pixels, o->dx, o->dy, o->dw, o->dh, (uint32_t)f + 1);
 		ack_configure();
@@ -486,12 +539,14 @@ static int run_bench(const struct options *o)
 		double t0 = now_ms();
 		wl_surface_commit(g.surface);
 		roundtrip("waiting for wl_display.sync after a commit");
-		lat[f] = now_ms() - t0;
+		if (f >= o->warmup)
+			lat[f - o->warmup] = now_ms() - t0;
 	}
 	if (g.closed)
-		fail(1, "the compositor closed the window before %ld frames", o->frames);
+		fail(1, "the compositor closed the window before %ld frames", total);
 	print_result(o->frames, (now_ms() - start) / 1e3, lat, o);
 	free(lat);
+	gate_close(o);
 	return 0;
 }
 
