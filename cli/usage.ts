@@ -9,15 +9,28 @@ import { parseChannelSpec, SpecError, type ChannelSpec } from '../transport/chan
 
 export const USAGE = `usage:
   wayvio host  --channel SPEC [--compositor NAME|PATH] [--shm PATH] [--policy FILE] [--protocol FILE.xml]...
-               [--pidfile FILE] [--log-level LEVEL]
+               [--pidfile FILE] [--status [HOST:]PORT [--status-remote]] [--log-level LEVEL] [LIMITS]
   wayvio guest --channel SPEC [--socket NAME|PATH] [--shm PATH|ivshmem] [--policy FILE] [--protocol FILE.xml]...
                [--log-level LEVEL]
   wayvio run   --channel SPEC [--shm PATH|ivshmem] [--policy FILE] -- COMMAND [ARG...]
   wayvio demo  [--seconds N] [--out DIR]
+  wayvio bench [--quick] [--runs N] [--json FILE] [--scenarios ID,...] [--paths direct,wayvio,wayvio-shm,waypipe]
+               [--no-bytes] [--cpu-prof DIR]
 
 SPEC: unix:PATH unix-listen:PATH virtio:NAME file:PATH vsock:CID:PORT vsock-listen:PORT
       tcp:HOST:PORT tcp-listen:HOST:PORT ws://HOST:PORT/PATH wss://... ws-listen:HOST:PORT
-LEVEL: error, warn, info (default), debug. WAYVIO_TRACE=1 prints every message both ways.`;
+LEVEL: error, warn, info (default), debug. WAYVIO_TRACE=1 prints every message both ways.
+--status serves GET /status (JSON) and GET /metrics (Prometheus) on 127.0.0.1 unless HOST is given;
+      a HOST that is not loopback also needs --status-remote.
+LIMITS (host; for the whole guest unless noted; sizes may end in K, M or G). Passing one ends the
+      client that asked (or refuses the client or channel), never the proxy:
+  --max-shm-bytes N   shm pool and file bytes held for the guest (default 2G)
+  --max-pool-bytes N  largest single pool or file (default 512M)
+  --max-clients N     clients at once (default 256)
+  --max-objects N     live Wayland objects per client (default 65536)
+  --max-fds N         fds held for the guest: compositor connections, pools, files, pipes (default 4096)
+  --max-frame-size N  largest channel frame accepted, 8K..16M (default 256K)
+  --max-channels N    guest channels at once (default 4)`;
 
 export class UsageError extends Error {}
 

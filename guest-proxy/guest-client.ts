@@ -14,6 +14,7 @@ import { HEADER_SIZE, decodeArgs, encodeMessage, readHeader, type ArgValue } fro
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
+import { RecentMessages } from '../link/recent-messages';
 import { WaylandBatch } from '../link/wayland-batch';
 import type { SharedRegion } from './shared-region';
 import { ShmTracker, type GuestPool } from './shm-tracker';
@@ -27,6 +28,12 @@ export interface GuestContext {
   /** The shared-memory region when both sides use it on this channel. */
   region: SharedRegion | null;
 }
+
+/**
+ * Event bytes queued for a client that does not read its socket, beyond the kernel's buffer, before the
+ * client is ended (libwayland's own compositors end such a client once their 4 KiB buffer is full).
+ */
+export const MAX_CLIENT_BACKLOG = 4 * 1024 * 1024;
 
 /** wl_display error codes. */
 const INVALID_OBJECT = 0;
@@ -58,6 +65,7 @@ export class GuestClient {
   private readonly globals = new Map<number, { iface: string; version: number }>();
   private closed = false;
   private readonly log: Logger;
+  private readonly recent = new RecentMessages();
 
   constructor(readonly conn: number, private readonly socket: FdSocket, readonly ctx: GuestContext, description: string, private readonly onClosed: (c: GuestClient) => void) {
     this.log = ctx.log.child(`client ${conn}`);
@@ -91,6 +99,12 @@ export class GuestClient {
     }
     try {
       this.input.push(bytes, fds);
+    } catch (e) {
+      closeAll(fds); // push() refused them (too many queued): nobody else will close them
+      this.failWith(e);
+      return;
+    }
+    try {
       for (let m = this.input.next(); m !== null && !this.closed; m = this.input.next()) this.onRequest(m);
     } catch (e) {
       this.failWith(e);
@@ -106,20 +120,30 @@ export class GuestClient {
     const name = `${obj.iface.name}.${spec.name}`;
     const special = needsArgs(spec) || SPECIAL_REQUESTS.has(name);
     const decoded = special ? decodeArgs(m.bytes.subarray(HEADER_SIZE), spec, this.input.fds, name) : null;
+    this.recent.add(' -> ', obj.iface.name, m.objectId, spec, decoded?.args ?? null);
     this.log.trace(() => ` -> ${formatMessage(obj.iface.name, m.objectId, spec, decoded?.args ?? null)}`);
     if (decoded === null) {
       this.batch.add(m.bytes);
       return;
     }
     const args = decoded.args;
-    if (name === 'wl_registry.bind') this.checkBind(m.objectId, args);
-    this.objects.applyRequest(m.objectId, spec, args);
+    try {
+      if (name === 'wl_registry.bind') this.checkBind(m.objectId, args);
+      this.objects.applyRequest(m.objectId, spec, args);
+    } catch (e) {
+      closeAll(decoded.fds); // decodeArgs gave them to us; a request refused here must not keep them
+      throw e;
+    }
     const resources: number[] = [];
+    // from here handleShmRequest owns the fds it handles (and closes them when it refuses them)
     const handled = handleShmRequest(this, name, m.objectId, args, decoded.fds, resources);
     if (!handled) {
-      for (const fd of decoded.fds) {
-        const r = this.resources.export(fd);
-        if ('error' in r) throw new ProtocolError('BAD_ARGUMENT', `${name}: ${r.error}`);
+      for (let i = 0; i < decoded.fds.length; i++) {
+        const r = this.resources.export(decoded.fds[i]); // takes the fd, also on error
+        if ('error' in r) {
+          closeAll(decoded.fds.slice(i + 1));
+          throw new ProtocolError('BAD_ARGUMENT', `${name}: ${r.error}`);
+        }
         resources.push(r.resource);
       }
     }
@@ -142,7 +166,9 @@ export class GuestClient {
 
   /** Checks that a client's pool fd really holds `size` bytes. */
   checkPoolFd(fd: number, size: number): void {
-    const fileSize = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ProtocolError('BAD_ARGUMENT', 'wl_shm pool fd is not a regular file or memfd');
+    const fileSize = st.size;
     if (size <= 0 || size > fileSize) throw new ProtocolError('BAD_ARGUMENT', `wl_shm pool size ${size} does not fit the ${fileSize}-byte fd`);
   }
 
@@ -164,13 +190,17 @@ export class GuestClient {
         this.onEvents(frame);
       } catch (e) {
         this.log.error(`bad events from the host: ${(e as Error).message}`);
+        this.logRecent();
         this.close('bad events from the host', CloseCode.ProtocolError);
       }
       return;
     }
     if (frame.kind === FrameKind.Close) {
       this.log.info(`host closed the connection: ${frame.reason}`);
-      if (frame.code !== CloseCode.Normal && frame.code !== CloseCode.CompositorGone) this.sendDisplayError(1, IMPLEMENTATION, `wayvio host: ${frame.reason}`);
+      if (frame.code !== CloseCode.Normal && frame.code !== CloseCode.CompositorGone) {
+        this.logRecent();
+        this.sendDisplayError(1, IMPLEMENTATION, `wayvio host: ${frame.reason}`);
+      }
       this.close(frame.reason, null);
       return;
     }
@@ -204,12 +234,14 @@ export class GuestClient {
         fds.push(fd);
       }
       if (!needsArgs(spec) && !SPECIAL_EVENTS.has(name)) {
+        this.recent.add('<-  ', iface, h.objectId, spec, null);
         this.log.trace(() => `<-  ${formatMessage(iface, h.objectId, spec, null)}`);
         out.push(bytes);
         outFds.push(...fds);
         continue;
       }
       const { args } = decodeArgs(bytes.subarray(HEADER_SIZE), spec, [...fds], name);
+      this.recent.add('<-  ', iface, h.objectId, spec, args);
       this.log.trace(() => `<-  ${formatMessage(iface, h.objectId, spec, args)}`);
       this.objects.applyEvent(h.objectId, spec, args);
       if (name === 'wl_registry.global') {
@@ -231,17 +263,37 @@ export class GuestClient {
       throw new ProtocolError('TOO_MANY_FDS', `${frame.resources.length - res} resources without an fd argument`);
     }
     if (out.length > 0) this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out), outFds);
+    if (this.socket.writableLength > MAX_CLIENT_BACKLOG) {
+      this.log.warn(`client does not read its events: ${this.socket.writableLength} bytes queued, more than ${MAX_CLIENT_BACKLOG}; ending it`);
+      this.socket.destroy(); // end() would wait for the queue to drain, which it never will
+      this.close('the client does not read its events', CloseCode.Normal);
+    }
   }
 
   // ---- ending
 
+  /** Ends this client for anything its bytes caused; a bug of ours shows as an internal error, never a crash. */
   private failWith(e: unknown): void {
-    if (!(e instanceof ProtocolError) && !(e instanceof RangeError)) throw e;
+    if (!(e instanceof ProtocolError) && !(e instanceof RangeError)) {
+      const err = e as Error;
+      this.log.error(`internal error, client ended: ${err.stack ?? String(e)}`);
+      this.sendDisplayError(1, IMPLEMENTATION, `wayvio guest: internal error: ${err.message}`);
+      this.close(`internal error: ${err.message}`, CloseCode.InternalError);
+      return;
+    }
     const code = e instanceof ProtocolError && (e.code === 'UNKNOWN_OBJECT' || e.code === 'BAD_NEW_ID') ? INVALID_OBJECT
       : e instanceof ProtocolError && e.code === 'UNKNOWN_OPCODE' ? INVALID_METHOD : IMPLEMENTATION;
     this.log.warn(`protocol error: ${e.message}`);
+    this.logRecent();
     this.sendDisplayError(1, code, e.message);
     this.close(`protocol error: ${e.message}`, CloseCode.ProtocolError);
+  }
+
+  /** The last messages both ways (formatted only now, not as they pass). */
+  private logRecent(): void {
+    if (this.recent.size === 0) return;
+    this.log.warn(`last ${this.recent.size} messages of client ${this.conn}:`);
+    for (const line of this.recent.format()) this.log.warn(`  ${line}`);
   }
 
   sendDisplayError(objectId: number, code: number, message: string): void {

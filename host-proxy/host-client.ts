@@ -1,7 +1,7 @@
 // One guest client on the host: a compositor connection, fed with requests validated from the channel.
 import { FdSocket } from '../native/fd-socket';
 import { closeAll, unixConnect } from '../native/index';
-import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol/channel-frames';
+import { CloseCode, FrameKind, type FileCreateFrame, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
 import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
 import { ObjectMap } from '../protocol/object-map';
@@ -14,7 +14,8 @@ import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
 import { WaylandBatch } from '../link/wayland-batch';
-import { HostPools, type HostRegion, type ShmQuota } from './host-pools';
+import { RecentMessages } from '../link/recent-messages';
+import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
 
 export interface HostContext {
   registry: ProtocolRegistry;
@@ -26,31 +27,76 @@ export interface HostContext {
   /** The shared-memory region, when both sides use it on this channel. */
   region: HostRegion | null;
   /** Interfaces already reported hidden, per channel (each logged once). */
+  /** Hidden interfaces already logged for this client (each once). */
   hiddenLogged: Set<string>;
+  /** Live objects one client may have; fds the host may hold for the whole guest. */
+  limits: { objects: number; fds: number };
+  /** fds the host holds for the whole guest now (every client's fdsHeld). */
+  fdsInUse: () => number;
+  /** Told each time a client hits a limit (for metrics). */
+  onLimit?: (limit: string) => void;
 }
 
 export interface HostClientStats {
   requests: number;
   events: number;
   commits: number;
+  /** Frames from the guest for this client, and their payload bytes (messages, pool data, pipe data). */
+  framesIn: number;
+  bytesIn: number;
+  /** Bytes of events from the compositor. */
+  eventBytes: number;
+}
+
+/** What `GET /status` shows of one client. */
+export interface HostClientStatus {
+  conn: number;
+  description: string;
+  appId: string | null;
+  title: string | null;
+  since: string;
+  objects: number;
+  pools: number;
+  poolBytes: number;
+  fds: number;
+  requests: number;
+  events: number;
+  commits: number;
+  framesIn: number;
+  bytesIn: number;
+  eventBytes: number;
+  lastError: string | null;
 }
 
 const TITLE_REQUESTS = new Set(['xdg_toplevel.set_title', 'zxdg_toplevel_v6.set_title']);
 
 export class HostClient {
-  readonly stats: HostClientStats = { requests: 0, events: 0, commits: 0 };
+  readonly stats: HostClientStats = { requests: 0, events: 0, commits: 0, framesIn: 0, bytesIn: 0, eventBytes: 0 };
   private readonly objects: ObjectMap;
   private readonly pools: HostPools;
   private readonly resources: FdResources;
   private readonly batch: WaylandBatch;
   private readonly input = new MessageBuffer();
   private readonly globals = new Map<number, { iface: string; version: number }>();
+  /** Live xdg_surface id → its xdg_wm_base and wl_surface; live xdg_toplevel/xdg_popup id → its xdg_surface. */
+  private readonly xdgSurfaces = new Map<number, { wm: number; surface: number }>();
+  private readonly xdgRoles = new Map<number, number>();
+  /** xdg_surfaces that were given a role (a second one is already_constructed). */
+  private readonly xdgConstructed = new Set<number>();
   /** wl_shm_pool object id → pool resource. */
   private readonly poolObjects = new Map<number, number>();
   private socket: FdSocket | null = null;
+  /** FILE_CREATE resources not yet passed on (their bytes are charged to the quota), and PIPE_OPEN ends. */
+  private readonly pendingFiles = new Map<number, number>();
+  private readonly pendingPipeEnds = new Set<number>();
+  private readonly recent = new RecentMessages();
   private closed = false;
   private readonly log: Logger;
+  private readonly since = new Date();
   lastError = '';
+  /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
+  appId: string | null = null;
+  title: string | null = null;
 
   constructor(readonly conn: number, readonly description: string, private readonly ctx: HostContext, private readonly onClosed: (c: HostClient) => void) {
     this.log = ctx.log.child(`client ${conn}`);
@@ -82,6 +128,20 @@ export class HostClient {
     return this.pools.count;
   }
 
+  /** fds the host holds for this client: its compositor connection, pools, files and pipes. */
+  get fdsHeld(): number {
+    if (this.closed) return 0;
+    return (this.socket === null ? 0 : 1) + this.pools.count + this.pendingFiles.size + this.pendingPipeEnds.size + this.resources.bridges.size;
+  }
+
+  status(): HostClientStatus {
+    return {
+      conn: this.conn, description: this.description, appId: this.appId, title: this.title, since: this.since.toISOString(),
+      objects: this.objects.size, pools: this.pools.count, poolBytes: this.pools.bytes, fds: this.fdsHeld, ...this.stats,
+      lastError: this.lastError === '' ? null : this.lastError,
+    };
+  }
+
   pause(): void {
     this.socket?.pause();
   }
@@ -92,6 +152,8 @@ export class HostClient {
 
   onFrame(frame: Frame): void {
     if (this.closed) return;
+    this.stats.framesIn++;
+    if ('data' in frame) this.stats.bytesIn += frame.data.byteLength;
     let problem: string | null | 'unhandled';
     try {
       if (frame.kind === FrameKind.Wayland) problem = this.onRequests(frame);
@@ -99,15 +161,38 @@ export class HostClient {
         this.close(`guest closed it: ${frame.reason}`, null);
         return;
       } else {
-        problem = this.pools.onFrame(frame);
+        if (frame.kind === FrameKind.ShmCreate || frame.kind === FrameKind.FileCreate || frame.kind === FrameKind.PipeOpen) {
+          this.chargeFds(frame.kind === FrameKind.PipeOpen ? 2 : 1);
+        }
+        problem = frame.kind === FrameKind.FileCreate ? this.onFileCreate(frame) : this.pools.onFrame(frame);
         if (problem === 'unhandled') problem = this.resources.onFrame(frame);
+        if (problem === null && frame.kind === FrameKind.PipeOpen) this.pendingPipeEnds.add(frame.resource);
         if (problem === 'unhandled') problem = `unexpected ${FrameKind[frame.kind]} frame`;
       }
     } catch (e) {
+      if (e instanceof QuotaError) {
+        this.limitHit(e);
+        return;
+      }
       if (!(e instanceof ProtocolError)) throw e;
       problem = `${e.code}: ${e.message}`;
     }
     if (problem !== null) this.violation(problem);
+  }
+
+  /** Throws QuotaError when `n` more fds would pass the guest's --max-fds. */
+  private chargeFds(n: number): void {
+    const inUse = this.ctx.fdsInUse();
+    if (inUse + n > this.ctx.limits.fds) throw new QuotaError('max-fds', `the guest would make the host hold ${inUse + n} fds, more than ${this.ctx.limits.fds} (--max-fds)`);
+  }
+
+  /** FILE_CREATE: its bytes count against the guest's shm quota until the file is passed on. */
+  private onFileCreate(frame: FileCreateFrame): string | null | 'unhandled' {
+    this.ctx.quota.charge(frame.size);
+    const problem = this.resources.onFrame(frame);
+    if (problem === null) this.pendingFiles.set(frame.resource, frame.size);
+    else this.ctx.quota.release(frame.size);
+    return problem;
   }
 
   /** Validates every request of a WAYLAND frame, rebuilds its fds, and writes it to the compositor. */
@@ -133,9 +218,13 @@ export class HostClient {
           fds.push(fd);
         }
         const { args } = decodeArgs(bytes.subarray(HEADER_SIZE), spec, [...msgFds], name);
+        this.recent.add(' -> ', iface, h.objectId, spec, args);
         this.log.trace(() => ` -> ${formatMessage(iface, h.objectId, spec, args)}`);
         this.checkRequest(name, h.objectId, args, frame.resources[res - 1]);
         this.objects.applyRequest(h.objectId, spec, args);
+        if (this.objects.size > this.ctx.limits.objects) {
+          throw new QuotaError('max-objects', `${name} makes ${this.objects.size} live objects, more than ${this.ctx.limits.objects} (--max-objects)`);
+        }
         if (name === 'wl_surface.commit') this.stats.commits++;
         const rewritten = this.rewrite(name, h.objectId, args);
         if (rewritten === 'drop') continue;
@@ -155,6 +244,12 @@ export class HostClient {
     if (resource === undefined) throw new ProtocolError('MISSING_FD', `${name}: no resource for its fd`);
     const fd = this.pools.has(resource) ? this.pools.fdFor(resource) : this.resources.takeFd(resource);
     if (fd === null) throw new ProtocolError('MISSING_FD', `${name}: resource ${resource} is unknown or used already`);
+    const fileBytes = this.pendingFiles.get(resource);
+    if (fileBytes !== undefined) {
+      this.pendingFiles.delete(resource);
+      this.ctx.quota.release(fileBytes);
+    }
+    this.pendingPipeEnds.delete(resource);
     return fd;
   }
 
@@ -164,7 +259,11 @@ export class HostClient {
    * by the pool's place in it). Returns new args, null to forward unchanged, or 'drop'.
    */
   private rewrite(name: string, id: number, args: ArgValue[]): ArgValue[] | null | 'drop' {
-    if (TITLE_REQUESTS.has(name)) return this.ctx.policy.titlePrefix === '' ? null : [this.ctx.policy.titlePrefix + (args[0] as string)];
+    if (TITLE_REQUESTS.has(name)) {
+      this.title = args[0] as string;
+      return this.ctx.policy.titlePrefix === '' ? null : [this.ctx.policy.titlePrefix + (args[0] as string)];
+    }
+    if (name === 'xdg_toplevel.set_app_id' || name === 'zxdg_toplevel_v6.set_app_id') this.appId = args[0] as string;
     const region = this.pools.region;
     if (region === null) return null;
     switch (name) {
@@ -207,12 +306,62 @@ export class HostClient {
         this.poolObjects.set(args[0] as number, lastResource as number);
         break;
       }
+      case 'xdg_wm_base.get_xdg_surface':
+      case 'xdg_wm_base.destroy':
+      case 'xdg_surface.get_toplevel':
+      case 'xdg_surface.get_popup':
+      case 'xdg_surface.destroy':
+      case 'xdg_toplevel.destroy':
+      case 'xdg_popup.destroy':
+      case 'wl_surface.destroy':
+        this.checkXdgOrder(name, id, args);
+        break;
       case 'wl_shm_pool.resize': {
         const r = this.poolObjects.get(id);
         const have = r === undefined ? undefined : this.pools.sizeOf(r);
         if (have === undefined || (args[0] as number) > have) throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.resize(${args[0] as number}) beyond the pool the host holds`);
         break;
       }
+      default:
+        break;
+    }
+  }
+
+  /**
+   * xdg-shell says role objects go before their xdg_surface, xdg_surfaces before their wl_surface and their
+   * xdg_wm_base (defunct_role_object, defunct_surfaces), and an xdg_surface gets one role only
+   * (already_constructed). weston 10 does not check these and crashes on the next request of such an object,
+   * taking every client of the host with it (found by test/fuzz/guest-fuzz): the host checks them.
+   */
+  private checkXdgOrder(name: string, id: number, args: ArgValue[]): void {
+    const refuse = (what: string): never => {
+      throw new ProtocolError('BAD_ARGUMENT', `${name.split('.')[0]}#${id}.${name.split('.')[1]} while ${what} (xdg-shell: defunct role object or surfaces)`);
+    };
+    switch (name) {
+      case 'xdg_wm_base.get_xdg_surface':
+        this.xdgSurfaces.set(args[0] as number, { wm: id, surface: args[1] as number });
+        break;
+      case 'xdg_surface.get_toplevel':
+      case 'xdg_surface.get_popup':
+        if (this.xdgConstructed.has(id)) refuse('it had a role already (already_constructed)');
+        this.xdgConstructed.add(id);
+        this.xdgRoles.set(args[0] as number, id);
+        break;
+      case 'xdg_toplevel.destroy':
+      case 'xdg_popup.destroy':
+        this.xdgRoles.delete(id);
+        break;
+      case 'xdg_surface.destroy':
+        for (const x of this.xdgRoles.values()) if (x === id) refuse('its xdg_toplevel or xdg_popup is alive');
+        this.xdgSurfaces.delete(id);
+        this.xdgConstructed.delete(id);
+        break;
+      case 'xdg_wm_base.destroy':
+        for (const x of this.xdgSurfaces.values()) if (x.wm === id) refuse('xdg_surface objects made from it are alive');
+        break;
+      case 'wl_surface.destroy':
+        for (const x of this.xdgSurfaces.values()) if (x.surface === id) refuse('its xdg_surface is alive');
+        break;
       default:
         break;
     }
@@ -225,6 +374,12 @@ export class HostClient {
     }
     try {
       this.input.push(bytes, fds);
+    } catch (e) {
+      closeAll(fds); // push() refused them (too many queued)
+      this.close(`bad data from the compositor: ${(e as Error).message}`, CloseCode.CompositorGone);
+      return;
+    }
+    try {
       for (let m = this.input.next(); m !== null; m = this.input.next()) this.onEvent(m);
     } catch (e) {
       this.close(`bad data from the compositor: ${(e as Error).message}`, CloseCode.CompositorGone);
@@ -236,10 +391,12 @@ export class HostClient {
 
   private onEvent(m: RawMessage): void {
     this.stats.events++;
+    this.stats.eventBytes += m.bytes.byteLength;
     const spec: MessageSpec = this.objects.eventSpec(m.objectId, m.opcode);
     const iface = this.objects.get(m.objectId)!.iface.name;
     const name = `${iface}.${spec.name}`;
     const { args, fds } = decodeArgs(m.bytes.subarray(HEADER_SIZE), spec, this.input.fds, name);
+    this.recent.add('<-  ', iface, m.objectId, spec, args);
     this.log.trace(() => `<-  ${formatMessage(iface, m.objectId, spec, args)}`);
     this.objects.applyEvent(m.objectId, spec, args);
     if (name === 'wl_registry.global') {
@@ -260,6 +417,7 @@ export class HostClient {
     if (name === 'wl_display.error') {
       this.lastError = formatMessage(iface, m.objectId, spec, args);
       this.log.warn(`compositor error: ${this.lastError}`);
+      this.logRecent();
     }
     const resources: number[] = [];
     for (const fd of fds) {
@@ -275,9 +433,28 @@ export class HostClient {
   }
 
   private violation(problem: string): void {
-    this.lastError = problem;
-    this.log.warn(`guest protocol violation, client ended: ${problem}`);
-    this.close(problem, CloseCode.ProtocolError);
+    this.fail(`guest protocol violation, client ended: ${problem}`, problem, CloseCode.ProtocolError);
+  }
+
+  private limitHit(e: QuotaError): void {
+    this.ctx.onLimit?.(e.limit);
+    this.fail(`limit reached, client ended: ${e.message}`, e.message, CloseCode.QuotaExceeded);
+  }
+
+  /** Ends the client for an error: one line saying why, then the last messages it exchanged. */
+  fail(logLine: string, reason: string, code: CloseCode): void {
+    if (this.closed) return;
+    this.lastError = reason;
+    this.log.warn(logLine);
+    this.logRecent();
+    this.close(reason, code);
+  }
+
+  /** The last messages both ways (formatted only now, not as they pass). */
+  private logRecent(): void {
+    if (this.recent.size === 0) return;
+    this.log.warn(`last ${this.recent.size} messages of ${this.description}:`);
+    for (const line of this.recent.format()) this.log.warn(`  ${line}`);
   }
 
   /** Ends the client and frees everything; `guestCode` null when the guest already knows. */
@@ -289,6 +466,9 @@ export class HostClient {
     closeAll(this.input.takeFds());
     this.resources.destroy();
     this.pools.destroy();
+    for (const bytes of this.pendingFiles.values()) this.ctx.quota.release(bytes);
+    this.pendingFiles.clear();
+    this.pendingPipeEnds.clear();
     if (guestCode !== null) this.ctx.session.send({ kind: FrameKind.Close, conn: this.conn, code: guestCode, reason: reason.slice(0, 1000) });
     this.log.debug(`closed: ${reason}`);
     this.onClosed(this);

@@ -1,6 +1,6 @@
 // The host proxy: serves guest channels, one compositor connection per guest client.
 import { EventEmitter } from 'node:events';
-import { Capability, CloseCode, FrameKind, type Frame } from '../protocol/channel-frames';
+import { Capability, CloseCode, DEFAULT_MAX_FRAME_SIZE, FrameKind, type Frame } from '../protocol/channel-frames';
 import type { Policy } from '../protocol/policy';
 import type { ProtocolRegistry } from '../protocol/registry';
 import { ChannelSession } from '../link/channel-session';
@@ -12,16 +12,36 @@ import { HostClient } from './host-client';
 import { ShmQuota, type HostRegion } from './host-pools';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 
+/**
+ * What one guest may make the host hold. One host proxy serves one VM, so "the guest" is every channel of
+ * this proxy together. Exceeding a limit ends the client that asked (or refuses the client or channel).
+ */
 export interface HostLimits {
-  /** Total shm bytes one guest may hold. */
+  /** Bytes of shm pools and files the guest may make the host hold (--max-shm-bytes). */
   shmTotal: number;
-  /** Largest single pool. */
+  /** Largest single pool or file (--max-pool-bytes). */
   shmPool: number;
-  /** Clients per guest channel. */
+  /** Clients at once (--max-clients). */
   clients: number;
+  /** Live Wayland objects per client (--max-objects). */
+  objects: number;
+  /** fds the host holds for the guest: compositor connections, pools, files, pipes (--max-fds). */
+  fds: number;
+  /** Largest channel frame the host accepts, announced in HELLO (--max-frame-size). */
+  frameSize: number;
+  /** Channels at once (--max-channels). */
+  channels: number;
 }
 
-export const DEFAULT_LIMITS: HostLimits = { shmTotal: 2 * 1024 ** 3, shmPool: 512 * 1024 ** 2, clients: 256 };
+export const DEFAULT_LIMITS: Readonly<HostLimits> = {
+  shmTotal: 2 * 1024 ** 3,
+  shmPool: 512 * 1024 ** 2,
+  clients: 256,
+  objects: 65536,
+  fds: 4096,
+  frameSize: DEFAULT_MAX_FRAME_SIZE,
+  channels: 4,
+};
 
 export interface HostProxyOptions {
   channel: ChannelSpec;
@@ -30,18 +50,35 @@ export interface HostProxyOptions {
   policy: Policy;
   log: Logger;
   software: string;
-  limits?: HostLimits;
+  /** Defaults: DEFAULT_LIMITS. */
+  limits?: Partial<HostLimits>;
   /** The file behind the VM's shared-memory device (QEMU memory-backend-file share=on). */
   shm?: string;
+  /** The channel cannot listen (address in use, no permission): nothing will ever connect. Logged as an error, then this runs. */
+  onChannelError?: (err: Error) => void;
 }
 
 export interface GuestChannel {
   id: number;
   session: ChannelSession;
   clients: Map<number, HostClient>;
+  /** The guest's quota: the same object for every channel of this proxy. */
   quota: ShmQuota;
   since: number;
   region: HostRegion | null;
+}
+
+export interface HostTotals {
+  channels: number;
+  clients: number;
+  /** Clients ended for an error (guest violation, limit, compositor error, internal error). */
+  violations: number;
+  /** Bugs of ours caught per client (each logged with its stack). */
+  internalErrors: number;
+  /** Times each limit (by flag name without --) was hit. */
+  limitHits: Record<string, number>;
+  /** Channel traffic of channels that have closed (live ones: their session.stats). */
+  closedChannelStats: { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number };
 }
 
 export class HostProxy extends EventEmitter {
@@ -49,15 +86,41 @@ export class HostProxy extends EventEmitter {
   readonly channels = new Map<number, GuestChannel>();
   private nextChannel = 1;
   readonly startedAt = Date.now();
-  readonly totals = { channels: 0, clients: 0, violations: 0 };
+  readonly totals: HostTotals = {
+    channels: 0, clients: 0, violations: 0, internalErrors: 0, limitHits: {},
+    closedChannelStats: { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 },
+  };
   /** Commits of clients that have ended, so totals survive them. */
   endedCommits = 0;
-  private readonly limits: HostLimits;
+  readonly limits: Readonly<HostLimits>;
+  readonly quota: ShmQuota;
   private region: HostRegion | null = null;
 
   constructor(private readonly o: HostProxyOptions) {
     super();
-    this.limits = o.limits ?? DEFAULT_LIMITS;
+    this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.quota = new ShmQuota(this.limits.shmTotal, this.limits.shmPool);
+  }
+
+  get compositorPath(): string {
+    return this.o.compositorPath;
+  }
+
+  get clientCount(): number {
+    let n = 0;
+    for (const ch of this.channels.values()) n += ch.clients.size;
+    return n;
+  }
+
+  /** fds held for the guest now (checked against --max-fds). */
+  fdsInUse(): number {
+    let n = 0;
+    for (const ch of this.channels.values()) for (const c of ch.clients.values()) n += c.fdsHeld;
+    return n;
+  }
+
+  private limitHit(limit: string): void {
+    this.totals.limitHits[limit] = (this.totals.limitHits[limit] ?? 0) + 1;
   }
 
   start(): void {
@@ -75,6 +138,10 @@ export class HostProxy extends EventEmitter {
     this.opener = openChannels(this.o.channel, {
       onStream: (s) => this.onStream(s),
       onEvent: (m) => this.o.log.info(m),
+      onError: (e) => {
+        this.o.log.error(e.message);
+        this.o.onChannelError?.(e);
+      },
     });
   }
 
@@ -86,9 +153,18 @@ export class HostProxy extends EventEmitter {
       software: this.o.software,
       capabilities: region === null ? 0 : Capability.SharedMemory,
       shmRegionSize: region?.size ?? 0,
+      maxFrameSize: this.limits.frameSize,
     });
-    const ch: GuestChannel = { id, session, clients: new Map(), quota: new ShmQuota(this.limits.shmTotal, this.limits.shmPool), since: Date.now(), region: null };
-    const hiddenLogged = new Set<string>();
+    if (this.channels.size >= this.limits.channels) {
+      this.limitHit('max-channels');
+      log.warn(`channel over ${stream.description} refused: ${this.channels.size} channel(s) open, the limit is ${this.limits.channels} (--max-channels)`);
+      // GOODBYE says why; the stream goes when the peer closes its end too, or after a grace period
+      session.close(CloseCode.QuotaExceeded, `at most ${this.limits.channels} channels at once`);
+      const grace = setTimeout(() => session.destroy(), 2000).unref();
+      session.once('close', () => clearTimeout(grace));
+      return;
+    }
+    const ch: GuestChannel = { id, session, clients: new Map(), quota: this.quota, since: Date.now(), region: null };
     this.channels.set(id, ch);
     this.totals.channels++;
     session.on('ready', (peer) => {
@@ -99,40 +175,60 @@ export class HostProxy extends EventEmitter {
     });
     session.on('frame', (frame: Frame) => {
       try {
-        this.onFrame(ch, frame, log, hiddenLogged);
+        this.onFrame(ch, frame, log);
       } catch (e) {
         // a bug of ours must not take down the other clients: end that client only
+        this.totals.internalErrors++;
         log.error(`internal error on ${FrameKind[frame.kind]} for client ${frame.conn}: ${(e as Error).stack ?? String(e)}`);
-        ch.clients.get(frame.conn)?.close('internal error', CloseCode.InternalError);
+        ch.clients.get(frame.conn)?.fail(`client ${frame.conn} ended after the internal error`, 'internal error', CloseCode.InternalError);
       }
     });
     session.on('drain', () => {
       for (const c of ch.clients.values()) c.resume();
     });
+    session.on('restart', () => {
+      log.info(`the guest proxy was replaced; ${ch.clients.size} client(s) ended`);
+      for (const c of [...ch.clients.values()]) c.close('the guest proxy was replaced', null);
+    });
     session.on('close', (err?: Error) => {
       log.info(`guest channel closed${err ? `: ${err.message}` : ''}; ${ch.clients.size} client(s) ended`);
       for (const c of [...ch.clients.values()]) c.close('channel closed', null);
+      const t = this.totals.closedChannelStats;
+      t.framesIn += session.stats.framesIn;
+      t.framesOut += session.stats.framesOut;
+      t.bytesIn += session.stats.bytesIn;
+      t.bytesOut += session.stats.bytesOut;
       this.channels.delete(id);
       this.emit('channel-closed', ch);
     });
   }
 
-  private onFrame(ch: GuestChannel, frame: Frame, log: Logger, hiddenLogged: Set<string>): void {
+  private onFrame(ch: GuestChannel, frame: Frame, log: Logger): void {
     if (frame.kind === FrameKind.Open) {
       if (ch.clients.has(frame.conn)) {
         log.warn(`guest reopened live connection ${frame.conn}; ending it`);
         ch.clients.get(frame.conn)!.close('connection id reused', CloseCode.ProtocolError);
         return;
       }
-      if (ch.clients.size >= this.limits.clients) {
-        log.warn(`client limit of ${this.limits.clients} reached; refusing ${frame.description}`);
+      if (this.clientCount >= this.limits.clients) {
+        this.limitHit('max-clients');
+        log.warn(`client limit of ${this.limits.clients} reached; refusing ${frame.description} (--max-clients)`);
         ch.session.send({ kind: FrameKind.Close, conn: frame.conn, code: CloseCode.QuotaExceeded, reason: `at most ${this.limits.clients} clients per guest` });
+        return;
+      }
+      if (this.fdsInUse() + 1 > this.limits.fds) {
+        this.limitHit('max-fds');
+        log.warn(`fd limit of ${this.limits.fds} reached; refusing ${frame.description} (--max-fds)`);
+        ch.session.send({ kind: FrameKind.Close, conn: frame.conn, code: CloseCode.QuotaExceeded, reason: `the host holds ${this.limits.fds} fds for this guest already` });
         return;
       }
       this.totals.clients++;
       const client = new HostClient(frame.conn, frame.description, {
         registry: this.o.registry, policy: this.o.policy, session: ch.session, log, compositorPath: this.o.compositorPath,
-        quota: ch.quota, hiddenLogged, region: ch.region,
+        quota: ch.quota, hiddenLogged: new Set(), region: ch.region,
+        limits: { objects: this.limits.objects, fds: this.limits.fds },
+        fdsInUse: () => this.fdsInUse(),
+        onLimit: (limit) => this.limitHit(limit),
       }, (c) => {
         ch.clients.delete(c.conn);
         this.endedCommits += c.stats.commits;

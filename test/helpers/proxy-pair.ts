@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GuestProxy } from '../../guest-proxy/guest-proxy';
-import { HostProxy } from '../../host-proxy/host-proxy';
+import { HostProxy, type HostLimits } from '../../host-proxy/host-proxy';
 import { createLogger } from '../../link/log';
 import { Policy, type PolicyFile } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
@@ -31,6 +31,8 @@ export interface PairOptions {
   registry?: ProtocolRegistry;
   /** A region file both proxies map (the shared-memory fast path). */
   shm?: string;
+  /** The host's limits (default DEFAULT_LIMITS). */
+  limits?: Partial<HostLimits>;
 }
 
 export async function startProxyPair(o: PairOptions): Promise<ProxyPair> {
@@ -44,7 +46,7 @@ export async function startProxyPair(o: PairOptions): Promise<ProxyPair> {
   const channels = o.channel?.(dir) ?? { host: { kind: 'unix-listen', path: join(dir, 'channel') }, guest: { kind: 'unix', path: join(dir, 'channel') } };
   const host = new HostProxy({
     channel: channels.host, compositorPath: o.compositorPath, registry, policy: new Policy(o.policy),
-    log: createLogger('host', { level: 'debug', write }), software: 'wayvio test host', shm: o.shm,
+    log: createLogger('host', { level: 'debug', write }), software: 'wayvio test host', shm: o.shm, limits: o.limits,
   });
   const socketPath = join(dir, 'wayland-guest');
   const guest = new GuestProxy({

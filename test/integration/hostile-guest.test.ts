@@ -162,7 +162,7 @@ t.test('resource abuse ends the client with a clear reason', async (t) => {
       t.match(c2?.reason ?? '', /does not fit/, `${what}: ${c2?.reason}`);
       continue;
     }
-    t.equal(close?.code, CloseCode.ProtocolError, `${what}: ${close?.reason}`);
+    t.equal(close?.code, /limit/.test(what) ? CloseCode.QuotaExceeded : CloseCode.ProtocolError, `${what}: ${close?.reason}`);
     t.match(close?.reason ?? '', reason);
   }
   t.equal(host.channels.size, 1, 'the channel survived every case');

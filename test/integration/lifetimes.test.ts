@@ -11,7 +11,7 @@ import { HostProxy } from '../../host-proxy/host-proxy';
 import { createLogger } from '../../link/log';
 import { Policy } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
-import { closeSync, ftruncateSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { dup, mappedBytes, memfdCreate } from '../../native/index';
 
 checkFdLeaks(t);
@@ -107,6 +107,16 @@ t.test('a client that shrinks its pool after commit harms nobody', async (t) => 
   t.ok(await waitUntil(() => pair.guest.clientCount === 1), 'the shrinking client is gone or done; the proxy lives');
   t.equal(bystander.process.proc.exitCode, null, 'the other client keeps running');
   await bystander.stop();
+});
+
+t.test('an fd that cannot be a pool ends that client with wl_display.error', async (t) => {
+  const c = new RawClient(pair.socketPath);
+  const reg = await c.getRegistry();
+  const shm = c.bind(reg, 'wl_shm', 1);
+  c.send(shm, 'create_pool', [0, 0, 4096], [openSync('/', 'r')]);
+  t.ok(await c.until(() => c.error() !== undefined), 'the client gets an error');
+  t.match(String(c.error()?.args[2]), /not a regular file/);
+  c.close();
 });
 
 t.test('when the channel drops clients are disconnected, and the guest reconnects to a new host', async (t) => {

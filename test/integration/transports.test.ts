@@ -288,7 +288,7 @@ t.test('tcp-listen on a busy port: a clear line, not a silent stop', async (t) =
   for (const spec of [{ kind: 'tcp-listen', host: '127.0.0.1', port }, { kind: 'ws-listen', host: '127.0.0.1', port }] as const) {
     const p = proxies(dir, spec, { kind: 'unix', path: join(dir, 'unused') });
     p.host.start();
-    const want = `host: channel ${spec.kind}:127.0.0.1:${port}: cannot listen: listen EADDRINUSE: address already in use 127.0.0.1:${port}`;
+    const want = `host: error: channel ${spec.kind}:127.0.0.1:${port}: cannot listen: listen EADDRINUSE: address already in use 127.0.0.1:${port}`;
     await waitFor('the listen failure', () => p.logs.includes(want));
     t.pass(want);
     await p.stop();

@@ -1,0 +1,29 @@
+// `npm run fuzz -- --seconds N` and `npm run soak -- --seconds N`: the time-bounded suites, run for longer.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const SUITES: Record<string, { files: string[]; env: string }> = {
+  fuzz: { files: ['test/fuzz/channel-fuzz.test.js', 'test/fuzz/guest-fuzz.test.js'], env: 'WAYVIO_FUZZ_SECONDS' },
+  soak: { files: ['test/integration/soak.test.js'], env: 'WAYVIO_SOAK_SECONDS' },
+};
+
+const [suite, ...rest] = process.argv.slice(2);
+const chosen = SUITES[suite];
+if (chosen === undefined) {
+  process.stderr.write('usage: node dist/test/long-run.js fuzz|soak [--seconds N] [--seed N]\n');
+  process.exit(2);
+}
+const { values } = parseArgs({ args: rest, options: { seconds: { type: 'string' }, seed: { type: 'string' } } });
+const seconds = Number(values.seconds ?? (suite === 'fuzz' ? 300 : 600));
+if (!Number.isFinite(seconds) || seconds <= 0) {
+  process.stderr.write(`--seconds ${values.seconds}: give a positive number\n`);
+  process.exit(2);
+}
+const env: NodeJS.ProcessEnv = { ...process.env, [chosen.env]: String(seconds) };
+if (values.seed !== undefined) env.WAYVIO_FUZZ_SEED = values.seed;
+const dist = join(__dirname, '..');
+const tap = join(dist, '..', 'node_modules', '.bin', 'tap');
+// the fuzz files run side by side; their time limit is the run's length plus setup
+const r = spawnSync(tap, ['--jobs=2', `--timeout=${Math.ceil(seconds + 300)}`, ...chosen.files.map((f) => join(dist, f))], { stdio: 'inherit', env });
+process.exit(r.status ?? 1);
