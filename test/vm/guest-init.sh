@@ -24,11 +24,13 @@ done
 
 say "modules loaded"
 agent=""
+repo=""
 share=/run/wayvio-vm
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     wayvio.agent=*) agent="${arg#wayvio.agent=}" ;;
     wayvio.share=*) share="${arg#wayvio.share=}" ;;
+    wayvio.repo=*) repo="${arg#wayvio.repo=}" ;;
   esac
 done
 [ -n "$agent" ] || fail "no wayvio.agent= on the kernel command line"
@@ -53,6 +55,11 @@ mount -t sysfs sys /host/sys
 mount --rbind /dev /host/dev
 mount -t tmpfs -o mode=755 run /host/run
 mount -t tmpfs -o mode=1777 tmp /host/tmp
+# the repository gets its own share: a checkout under /tmp or /run is hidden by the tmpfs above
+if [ -n "$repo" ]; then
+  mkdir -p "/host$repo" 2>/dev/null
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro repo "/host$repo" || fail "mount repo"
+fi
 mkdir -p "/host$share"
 # no cache: every file the host test writes is seen at once, every byte written here reaches the host
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results "/host$share" || fail "mount results"

@@ -72,8 +72,9 @@ export function qemuArgs(
     '-serial', `file:${run.serialLog}`,
     '-kernel', assets.kernel,
     '-initrd', assets.initramfs,
-    '-append', `console=ttyS0 panic=-1 quiet wayvio.agent=${agent} wayvio.share=${GUEST_SHARE}`,
+    '-append', `console=ttyS0 panic=-1 quiet wayvio.agent=${agent} wayvio.share=${GUEST_SHARE} wayvio.repo=${repoRoot()}`,
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs', `local,path=${repoRoot()},mount_tag=repo,security_model=none,readonly=on,multidevs=remap`,
     '-virtfs', `local,path=${run.share},mount_tag=results,security_model=none,multidevs=remap`,
     '-device', 'virtio-serial-pci',
     ...[...run.sockets].flatMap(([name, path], i) => [
