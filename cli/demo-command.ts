@@ -79,13 +79,9 @@ export async function demoCommand(argv: string[]): Promise<void> {
 }
 
 async function channelTotals(host: HostProxy): Promise<{ commits: number; bytesIn: number }> {
-  let commits = 0;
   let bytesIn = 0;
-  for (const ch of host.channels.values()) {
-    bytesIn += ch.session.stats.bytesIn;
-    for (const c of ch.clients.values()) commits += c.stats.commits;
-  }
-  return { commits: commits + host.endedCommits, bytesIn };
+  for (const ch of host.channels.values()) bytesIn += ch.session.stats.bytesIn;
+  return { commits: host.totalCommits, bytesIn };
 }
 
 async function screenshot(env: NodeJS.ProcessEnv, outDir: string): Promise<string | null> {

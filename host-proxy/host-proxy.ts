@@ -91,7 +91,14 @@ export class HostProxy extends EventEmitter {
     closedChannelStats: { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 },
   };
   /** Commits of clients that have ended, so totals survive them. */
-  endedCommits = 0;
+  private endedCommits = 0;
+
+  /** wl_surface.commit requests of every guest client so far, ended ones included. */
+  get totalCommits(): number {
+    let n = this.endedCommits;
+    for (const ch of this.channels.values()) for (const c of ch.clients.values()) n += c.stats.commits;
+    return n;
+  }
   readonly limits: Readonly<HostLimits>;
   readonly quota: ShmQuota;
   private region: HostRegion | null = null;

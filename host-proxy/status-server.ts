@@ -76,8 +76,7 @@ export function hostStatus(proxy: HostProxy, version: string): HostStatus {
     congested: ch.session.congested,
     clients: [...ch.clients.values()].map((c) => c.status()),
   }));
-  let commits = proxy.endedCommits;
-  for (const ch of proxy.channels.values()) for (const c of ch.clients.values()) commits += c.stats.commits;
+  const commits = proxy.totalCommits;
   return {
     version,
     pid: process.pid,
@@ -157,11 +156,7 @@ export function hostMetrics(proxy: HostProxy): Registry {
   };
   followingCounter(registry, 'wayvio_channel_frames_total', 'Channel frames from (in) and to (out) the guest.', ['direction'], () => traffic('frames'));
   followingCounter(registry, 'wayvio_channel_bytes_total', 'Channel bytes from (in) and to (out) the guest.', ['direction'], () => traffic('bytes'));
-  followingCounter(registry, 'wayvio_commits_total', 'wl_surface.commit requests of guest clients.', [], () => {
-    let n = proxy.endedCommits;
-    for (const ch of proxy.channels.values()) for (const c of ch.clients.values()) n += c.stats.commits;
-    return [[{}, n]];
-  });
+  followingCounter(registry, 'wayvio_commits_total', 'wl_surface.commit requests of guest clients.', [], () => [[{}, proxy.totalCommits]]);
   return registry;
 }
 
