@@ -1,17 +1,15 @@
 // The `wayvio` command: dispatches to host, guest, run and demo; maps failures to exit codes.
-import { benchCommand } from './bench-command';
-import { demoCommand } from './demo-command';
-import { guestCommand } from './guest-command';
-import { hostCommand } from './host-command';
-import { runCommand } from './run-command';
 import { USAGE, UsageError, VERSION } from './usage';
 
-const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = {
-  host: hostCommand,
-  guest: guestCommand,
-  run: runCommand,
-  demo: demoCommand,
-  bench: benchCommand,
+type Command = (argv: string[]) => void | Promise<void>;
+
+/** Loaded on demand: a guest proxy in a slow VM should not load the benchmark, the demo or prom-client. */
+const COMMANDS: Record<string, () => Command> = {
+  host: () => (require('./host-command') as typeof import('./host-command')).hostCommand,
+  guest: () => (require('./guest-command') as typeof import('./guest-command')).guestCommand,
+  run: () => (require('./run-command') as typeof import('./run-command')).runCommand,
+  demo: () => (require('./demo-command') as typeof import('./demo-command')).demoCommand,
+  bench: () => (require('./bench-command') as typeof import('./bench-command')).benchCommand,
 };
 
 export async function main(argv: string[]): Promise<void> {
@@ -29,7 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]() : undefined;
   try {
     if (command === undefined) throw new UsageError(`unknown command '${name}'; use host, guest, run or demo (wayvio --help)`);
     await command(rest);
