@@ -1,32 +1,14 @@
 // FdSocket over a socketpair: many fds per write, order and identity, backpressure, close and fd ownership.
 import t from 'tap';
 import { once } from 'node:events';
-import { fstatSync, readdirSync, readlinkSync, readSync, writeSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { closeAll, memfdCreate, recvmsg, sendmsg, socketpair, type NativeError } from '../../native/index';
+import { indexedMemfd, isOpen, memfdIndex } from '../helpers/indexed-memfds';
+import { closeAll, recvmsg, sendmsg, socketpair } from '../../native/index';
 import { FdSocket } from '../../native/fd-socket';
 
 checkFdLeaks(t);
 
-function indexedMemfd(i: number): number {
-  const fd = memfdCreate(`wayvio-test-${i}`);
-  writeSync(fd, String(i));
-  return fd;
-}
-
-function memfdIndex(fd: number): number {
-  const buf = Buffer.alloc(16);
-  return Number(buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0)));
-}
-
-function isOpen(fd: number): boolean {
-  try {
-    fstatSync(fd);
-    return true;
-  } catch (e) {
-    return (e as NativeError).code !== 'EBADF';
-  }
-}
 
 /** Open fds in this process that are test memfds (fd numbers get reused, names tell them apart). */
 function openTestMemfds(): number {

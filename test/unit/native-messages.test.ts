@@ -1,31 +1,12 @@
 // native sendmsg/recvmsg over a socketpair: fd counts, partial reads, EAGAIN, backpressure, EOF, bad arguments.
 import t from 'tap';
-import { fstatSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { MAX_FDS_PER_SENDMSG, closeAll, memfdCreate, recvmsg, sendmsg, socketpair, type NativeError } from '../../native/index';
+import { indexedMemfd, isOpen, memfdIndex } from '../helpers/indexed-memfds';
+import { MAX_FDS_PER_SENDMSG, closeAll, recvmsg, sendmsg, socketpair } from '../../native/index';
 
 checkFdLeaks(t);
 
-function indexedMemfd(i: number): number {
-  const fd = memfdCreate(`wayvio-test-${i}`);
-  writeSync(fd, String(i));
-  return fd;
-}
-
-function memfdIndex(fd: number): number {
-  const buf = Buffer.alloc(16);
-  return Number(buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0)));
-}
-
-function isOpen(fd: number): boolean {
-  try {
-    fstatSync(fd);
-    return true;
-  } catch (e) {
-    return (e as NativeError).code !== 'EBADF';
-  }
-}
 
 t.test('0, 1 and 28 fds in one sendmsg arrive with their bytes, in order', async (t) => {
   const [a, b] = socketpair();
