@@ -23,3 +23,19 @@ export function rssBytes(pid: number | 'self' = 'self'): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
   return m === null ? 0 : Number(m[1]) * 1024;
 }
+
+/** Waits until the file at `path` holds `expected`; returns what it last held ('(no file)' if it never appeared). */
+export async function fileWhen(path: string, expected: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  do {
+    try {
+      last = readFileSync(path, 'utf8');
+    } catch {
+      last = '(no file)';
+    }
+    if (last === expected) return last;
+    await sleep(20);
+  } while (Date.now() < deadline);
+  return last;
+}

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
+import { fileWhen } from '../helpers/wait';
 import { clientEnv, startSway, type ClientEnv, type Compositor } from '../helpers/compositors';
 import { sleep, spawnManaged, type Managed } from '../helpers/processes';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
@@ -258,21 +259,6 @@ async function pasteWhen(env: ClientEnv, args: string[], expected: string, timeo
   return `${last.stdout} [exit ${last.code}: ${last.stderr.trim()}]`;
 }
 
-/** Waits until the file at `path` holds `expected`; returns what it last held. */
-async function fileWhen(path: string, expected: string, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  do {
-    try {
-      last = readFileSync(path, 'utf8');
-    } catch {
-      last = '(no file)';
-    }
-    if (last === expected) return last;
-    await sleep(20);
-  } while (Date.now() < deadline);
-  return last;
-}
 
 /** Waits until the selection offers MIME type `type`. */
 async function waitForType(env: ClientEnv, type: string, timeoutMs: number): Promise<void> {

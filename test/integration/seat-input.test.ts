@@ -1,9 +1,10 @@
 // Keyboard input through the proxy pair: wtype on sway types a command into foot in the guest (keymap fd + key events).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
+import { fileWhen } from '../helpers/wait';
 import { clientEnv, startSway, type Compositor } from '../helpers/compositors';
 import { sleep, spawnManaged } from '../helpers/processes';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
@@ -68,17 +69,3 @@ function hostCommits(): number {
   return n;
 }
 
-async function fileWhen(path: string, expected: string, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  do {
-    try {
-      last = readFileSync(path, 'utf8');
-    } catch {
-      last = '(no file)';
-    }
-    if (last === expected) return last;
-    await sleep(20);
-  } while (Date.now() < deadline);
-  return last;
-}
