@@ -1,6 +1,6 @@
 // Guest handling of the requests that shape shm content: pools, buffers, attach/damage/commit.
 import { readSync } from 'node:fs';
-import { closeAll } from '../native/index';
+import { closeAll, dup } from '../native/index';
 import { FrameKind } from '../protocol/channel-frames';
 import { BufferPool } from '../link/buffer-pool';
 import { ProtocolError } from '../protocol/protocol-error';
@@ -132,7 +132,20 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
     return;
   }
   c.batch.flush();
-  const chunkMax = c.ctx.session.peerMaxFrameSize - 64;
+  const session = c.ctx.session;
+  const chunkMax = session.peerMaxFrameSize - 64;
+  if (session.canSendFiles) {
+    // the kernel copies from the client's memfd into the channel: the bytes never enter this process
+    for (const r of writes.ranges) {
+      for (let off = r.start; off < r.end; off += chunkMax) {
+        const length = Math.min(r.end - off, chunkMax);
+        session.sendFileWrite(c.conn, pool.resource, off, dup(pool.fd), off, length);
+        c.stats.shmBytes += length;
+      }
+    }
+    for (const w of writes.rects) sendRect(c, pool.fd, pool.resource, w, chunkMax);
+    return;
+  }
   for (const r of writes.ranges) {
     const buf = damageBuffers.acquire(r.end - r.start);
     const n = readSync(pool.fd, buf, 0, r.end - r.start, r.start);

@@ -150,6 +150,11 @@ export class HostClient {
     this.socket?.resume();
   }
 
+  /** Where the data of a large RES_WRITE may be read to directly: a view of the pool, or null. */
+  writeTarget(resource: number, offset: number, length: number): Uint8Array | null {
+    return this.closed ? null : this.pools.writeTarget(resource, offset, length);
+  }
+
   onFrame(frame: Frame): void {
     if (this.closed) return;
     this.stats.framesIn++;

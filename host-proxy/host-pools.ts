@@ -76,6 +76,13 @@ export class HostPools {
     return this.pools.get(resource)?.size ?? this.refs.get(resource)?.size;
   }
 
+  /** Where `length` bytes of a RES_WRITE at `offset` of a memfd pool go, or null when that is not a valid write. */
+  writeTarget(resource: number, offset: number, length: number): Uint8Array | null {
+    const p = this.pools.get(resource);
+    if (p === undefined || offset + length > p.size) return null;
+    return p.bytes.subarray(offset, offset + length);
+  }
+
   /** A new fd for the compositor (the pool keeps its own). */
   fdFor(resource: number): number | null {
     if (this.refs.has(resource)) return dup((this.region as HostRegion).fd);
@@ -127,7 +134,8 @@ export class HostPools {
         const p = this.pools.get(frame.resource);
         if (p === undefined) return 'unhandled';
         if (frame.offset + frame.data.byteLength > p.size) return `RES_WRITE of ${frame.data.byteLength} bytes at ${frame.offset} outside pool ${frame.resource} of ${p.size} bytes`;
-        p.bytes.set(frame.data, frame.offset);
+        // data read straight into place (see writeTarget) is there already
+        if (frame.data.buffer !== p.mapping || frame.data.byteOffset !== frame.offset) p.bytes.set(frame.data, frame.offset);
         return null;
       }
       case FrameKind.ShmRef: {

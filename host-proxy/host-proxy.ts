@@ -172,6 +172,7 @@ export class HostProxy extends EventEmitter {
       return;
     }
     const ch: GuestChannel = { id, session, clients: new Map(), quota: this.quota, since: Date.now(), region: null };
+    session.receiveWritesInto((conn, resource, offset, length) => ch.clients.get(conn)?.writeTarget(resource, offset, length) ?? null);
     this.channels.set(id, ch);
     this.totals.channels++;
     session.on('ready', (peer) => {

@@ -1,8 +1,9 @@
 // One guest↔host channel over a ByteStream: the HELLO handshake, frame decoding, and fair per-connection sending.
 import { EventEmitter } from 'node:events';
-import { encodeFramePrefix } from '../protocol/channel-codec';
+import { encodeFramePrefix, encodeResWritePrefix } from '../protocol/channel-codec';
+import { closeAll } from '../native/index';
 import {
-  CHANNEL_VERSION, ChannelError, CloseCode, DEFAULT_MAX_FRAME_SIZE, FrameKind, type Frame, type HelloFrame,
+  CHANNEL_VERSION, ChannelError, CloseCode, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, FrameKind, type Frame, type HelloFrame,
 } from '../protocol/channel-frames';
 import { ChannelReader } from '../protocol/channel-reader';
 import type { ByteStream } from '../transport/byte-stream';
@@ -21,7 +22,17 @@ interface Pending {
   chunks: Uint8Array[];
   bytes: number;
   flushed?: () => void;
+  /** Data that follows the chunks straight from a file (the session owns fd until the stream takes it). */
+  file?: { fd: number; offset: number; length: number };
 }
+
+/** Where the data of a RES_WRITE should land: a view of exactly `length` bytes, or null to receive it as usual. */
+export type WriteTarget = (conn: number, resource: number, offset: number, length: number) => Uint8Array | null;
+
+/** Below this many bytes, data is received as usual: a direct read costs a syscall of its own. */
+const DIRECT_READ_MIN = 16 * 1024;
+/** Header and fixed fields of a RES_WRITE. */
+const RES_WRITE_PREFIX = FRAME_HEADER_SIZE + 16;
 
 /** Queued bytes above which producers should stop reading their sources. */
 const CONGESTION_BYTES = 8 * 1024 * 1024;
@@ -95,17 +106,59 @@ export class ChannelSession extends EventEmitter {
     if (this.closed) return;
     const { prefix, data } = encodeFramePrefix(frame);
     const chunks = data === null || data.byteLength === 0 ? [prefix] : [prefix, data];
-    const bytes = prefix.byteLength + (data?.byteLength ?? 0);
-    let q = this.queues.get(frame.conn);
+    this.enqueue(frame.conn, { chunks, bytes: prefix.byteLength + (data?.byteLength ?? 0), flushed });
+  }
+
+  /** Whether sendFileWrite() is available: the stream sends file bytes inside the kernel. */
+  get canSendFiles(): boolean {
+    return this.stream.canSendFiles;
+  }
+
+  /**
+   * Queues a RES_WRITE of `length` bytes read from `fd` at `fileOffset` when the frame's turn comes
+   * (no copy in this process). Takes ownership of fd. Bytes past the file's end go out as zeros.
+   */
+  sendFileWrite(conn: number, resource: number, offset: number, fd: number, fileOffset: number, length: number): void {
+    if (this.closed) {
+      closeAll([fd]);
+      return;
+    }
+    const prefix = encodeResWritePrefix(conn, resource, offset, length);
+    this.enqueue(conn, { chunks: [prefix], bytes: prefix.byteLength + length, file: { fd, offset: fileOffset, length } });
+  }
+
+  /**
+   * Lets large RES_WRITE data be read from the stream straight into its destination, when the
+   * stream supports it: `target` is asked once per read while such a frame's data is arriving.
+   */
+  receiveWritesInto(target: WriteTarget): void {
+    let direct = false;
+    this.stream.readTarget = () => {
+      const w = this.reader.streamingWrite();
+      const view = w === null || w.remaining < DIRECT_READ_MIN ? null : target(w.conn, w.resource, w.offset, w.remaining);
+      if (view !== null) {
+        direct = true;
+        return view;
+      }
+      // right after direct data, more RES_WRITEs are likely: read just the next frame's fixed fields,
+      // so that its data also lands in place instead of partly in a read buffer
+      const prefixNext = direct && this.reader.atFrameStart;
+      direct = false;
+      return prefixNext ? new Uint8Array(RES_WRITE_PREFIX) : null;
+    };
+  }
+
+  private enqueue(conn: number, item: Pending): void {
+    let q = this.queues.get(conn);
     if (q === undefined) {
       q = [];
-      this.queues.set(frame.conn, q);
-      this.order.push(frame.conn);
+      this.queues.set(conn, q);
+      this.order.push(conn);
     }
-    q.push({ chunks, bytes, flushed });
-    this.queuedBytes += bytes;
+    q.push(item);
+    this.queuedBytes += item.bytes;
     this.stats.framesOut++;
-    this.stats.bytesOut += bytes;
+    this.stats.bytesOut += item.bytes;
     this.pump();
   }
 
@@ -141,6 +194,7 @@ export class ChannelSession extends EventEmitter {
         item.chunks.forEach((c, i) => {
           ok = this.stream.write(c, i === item.chunks.length - 1 ? item.flushed : undefined);
         });
+        if (item.file !== undefined) ok = this.stream.writeFile(item.file.fd, item.file.offset, item.file.length);
         if (!ok) this.blocked = true;
       }
     } finally {
@@ -213,6 +267,7 @@ export class ChannelSession extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.helloTimer);
+    for (const q of this.queues.values()) closeAll(q.flatMap((item) => (item.file === undefined ? [] : [item.file.fd])));
     this.queues.clear();
     this.order = [];
     this.queuedBytes = 0;

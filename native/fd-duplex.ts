@@ -1,18 +1,29 @@
 // Base of FdSocket and FdStream: readiness, read loop, queued writes with backpressure, close.
 import { EventEmitter } from 'node:events';
-import { FdWatcher, READABLE, WRITABLE, closeAll, type NativeError } from './index';
+import { readSync } from 'node:fs';
+import { FdWatcher, READABLE, WRITABLE, closeAll, isNativeError, sendfile, shutdownWrite, type NativeError } from './index';
 import { errnoError, invalidArgType, outOfRange } from './errors';
-import { WriteQueue } from './write-queue';
+import { WriteQueue, type FileRange } from './write-queue';
 
 export interface FdDuplexOptions {
   /** write() returns false once more than this many bytes are queued. Default 64 KiB. */
   highWaterMark?: number;
   /** Watch for incoming data. Default true; false for e.g. the write end of a pipe. */
   readable?: boolean;
+  /**
+   * Sockets only: end() shuts down the sending side and keeps reading until the peer closes too,
+   * so the peer can still send (and read) its last words. Default false: end() closes the fd.
+   */
+  halfClose?: boolean;
 }
 
 /** Reads per readiness callback before yielding to other fds (epoll is level-triggered). */
 const READS_PER_EVENT = 16;
+/** Stands in for the bytes of a file that shrank while its range was queued. */
+const ZEROS = new Uint8Array(64 * 1024);
+/** sendfile's answers for an output fd it cannot write to. */
+const SENDFILE_UNSUPPORTED = new Set(['EINVAL', 'ENOSYS', 'EOPNOTSUPP']);
+let fileBounce: Uint8Array | undefined;
 
 /**
  * Owns `fd`: closes it once, on EOF, error, end() or destroy(). Events: 'data' (from the
@@ -23,18 +34,27 @@ export abstract class FdDuplex extends EventEmitter {
   protected readonly queue: WriteQueue;
   private readonly watcher: FdWatcher;
   private readable: boolean;
+  private readonly halfClose: boolean;
+  private writeShut = false;
   private paused = false;
   private events = 0;
   private needDrain = false;
   private ending = false;
   private drainScheduled = false;
   #destroyed = false;
+  private sendfileWorks = true;
+  /**
+   * Asked before each read: a buffer the read should fill (the stream then emits a view of it),
+   * or null for the stream's own buffer.
+   */
+  readTarget: (() => Uint8Array | null) | null = null;
 
   /** Takes ownership of fd, also when it throws (then fd is closed). */
   constructor(readonly fd: number, maxFdsPerWrite: number, options: FdDuplexOptions = {}) {
     super();
     this.highWaterMark = options.highWaterMark ?? 64 * 1024;
     this.readable = options.readable ?? true;
+    this.halfClose = options.halfClose ?? false;
     this.queue = new WriteQueue(maxFdsPerWrite);
     try {
       if (!Number.isInteger(this.highWaterMark) || this.highWaterMark < 0) throw outOfRange('highWaterMark', 'an integer >= 0', this.highWaterMark);
@@ -70,9 +90,25 @@ export abstract class FdDuplex extends EventEmitter {
   end(): void {
     if (this.#destroyed || this.ending) return;
     this.ending = true;
-    this.readable = false;
-    if (this.queue.length === 0) this.destroy();
+    if (!this.halfClose) this.readable = false;
+    if (this.queue.length === 0) this.finishWriting();
     else this.update();
+  }
+
+  private finishWriting(): void {
+    if (!this.halfClose || !this.readable) {
+      this.destroy();
+      return;
+    }
+    if (this.writeShut) return;
+    this.writeShut = true;
+    try {
+      shutdownWrite(this.fd);
+    } catch (e) {
+      this.destroy(e as NativeError);
+      return;
+    }
+    this.update();
   }
 
   /** Closes the fd now, and every fd still queued. */
@@ -82,25 +118,55 @@ export abstract class FdDuplex extends EventEmitter {
     this.watcher.close(); // before the fd: libuv must drop it from epoll while it is still open
     closeAll(this.queue.clear());
     closeAll([this.fd]);
+    this.runFinished();
     process.nextTick(() => this.emit('close', error));
   }
 
-  /** One read syscall: -1 on EAGAIN, 0 at EOF, else bytes read; then deliver() emits them. */
-  protected abstract readOnce(): number;
+  /** One read syscall into target (or the subclass's buffer): -1 on EAGAIN, 0 at EOF, else bytes read; then deliver() emits them. */
+  protected abstract readOnce(target: Uint8Array | null): number;
   /** Emits what the last readOnce() read. Listener exceptions propagate as uncaught. */
-  protected abstract deliver(bytes: number): void;
+  protected abstract deliver(bytes: number, target: Uint8Array | null): void;
   /** One write of data with fds: bytes written or -1 on EAGAIN. */
   protected abstract writeOnce(data: Uint8Array, fds: number[]): number;
 
-  /** Queues data and the fds it carries (owned from here on); false above the high-water mark. */
-  protected enqueue(data: Uint8Array, fds: readonly number[]): boolean {
+  /**
+   * Queues data and the fds it carries (owned from here on); false above the high-water mark.
+   * With onSent the data is lent, not copied: it must stay unchanged until onSent runs (also
+   * when the stream closes first).
+   */
+  protected enqueue(data: Uint8Array, fds: readonly number[], onSent?: () => void): boolean {
     if (!(data instanceof Uint8Array)) throw invalidArgType('data', 'an instance of Uint8Array', data);
     if (this.#destroyed || this.ending) {
       closeAll(fds);
+      if (onSent !== undefined) queueMicrotask(onSent);
       return false;
     }
     const wasEmpty = this.queue.length === 0;
-    this.queue.push(data, fds);
+    this.queue.push(data, fds, onSent);
+    return this.queued(wasEmpty);
+  }
+
+  /**
+   * Queues bytes of a file, sent with sendfile(2) without passing through this process. The fd
+   * is the stream's from here on. Bytes past the file's end (it shrank meanwhile) go out as zeros.
+   */
+  writeFile(file: FileRange, onSent?: () => void): boolean {
+    if (this.#destroyed || this.ending) {
+      closeAll([file.fd]);
+      if (onSent !== undefined) queueMicrotask(onSent);
+      return false;
+    }
+    const wasEmpty = this.queue.length === 0;
+    this.queue.pushFile(file, onSent);
+    return this.queued(wasEmpty);
+  }
+
+  /** Queues bytes (no fds) lent until onSent: never copied, so the caller must not change them before. */
+  writeLent(data: Uint8Array, onSent: () => void): boolean {
+    return this.enqueue(data, [], onSent);
+  }
+
+  private queued(wasEmpty: boolean): boolean {
     if (wasEmpty) this.flush();
     this.queue.own();
     if (this.#destroyed) return false;
@@ -127,8 +193,10 @@ export abstract class FdDuplex extends EventEmitter {
   private readSome(): void {
     for (let i = 0; i < READS_PER_EVENT && this.readable && !this.paused && !this.#destroyed; i++) {
       let n: number;
+      let target: Uint8Array | null;
       try {
-        n = this.readOnce();
+        target = this.readTarget?.() ?? null;
+        n = this.readOnce(target);
       } catch (e) {
         this.destroy(e as NativeError);
         return;
@@ -139,7 +207,7 @@ export abstract class FdDuplex extends EventEmitter {
         this.emit('end');
         return;
       }
-      this.deliver(n);
+      this.deliver(n, target);
     }
   }
 
@@ -149,7 +217,7 @@ export abstract class FdDuplex extends EventEmitter {
       if (segment === null) break;
       let n: number;
       try {
-        n = this.writeOnce(segment.data, segment.fds);
+        n = segment.file === null ? this.writeOnce(segment.data, segment.fds) : this.sendFileOnce(segment.file);
       } catch (e) {
         this.destroy(e as NativeError);
         return;
@@ -157,12 +225,13 @@ export abstract class FdDuplex extends EventEmitter {
       if (n < 0) break;
       closeAll(this.queue.consume(n, segment.fds.length));
     }
+    this.runFinished();
     if (this.queue.length > 0) {
       this.update();
       return;
     }
     if (this.ending) {
-      this.destroy();
+      this.finishWriting();
       return;
     }
     if (this.needDrain && !this.drainScheduled) {
@@ -175,6 +244,27 @@ export abstract class FdDuplex extends EventEmitter {
       });
     }
     this.update();
+  }
+
+  private sendFileOnce(file: FileRange): number {
+    if (this.sendfileWorks) {
+      try {
+        const n = sendfile(this.fd, file.fd, file.offset, file.length);
+        if (n !== 0) return n;
+        return this.writeOnce(ZEROS.subarray(0, Math.min(file.length, ZEROS.byteLength)), []);
+      } catch (e) {
+        if (!isNativeError(e) || !SENDFILE_UNSUPPORTED.has(e.code)) throw e;
+        this.sendfileWorks = false;
+      }
+    }
+    // an fd sendfile cannot write to: the same bytes through this process
+    fileBounce ??= new Uint8Array(ZEROS.byteLength);
+    const got = readSync(file.fd, fileBounce, 0, Math.min(file.length, fileBounce.byteLength), file.offset);
+    return this.writeOnce(got > 0 ? fileBounce.subarray(0, got) : ZEROS.subarray(0, Math.min(file.length, ZEROS.byteLength)), []);
+  }
+
+  private runFinished(): void {
+    for (const onSent of this.queue.takeFinished()) onSent();
   }
 
   private update(): void {

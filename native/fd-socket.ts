@@ -40,18 +40,19 @@ export class FdSocket extends FdDuplex {
     return this.enqueue(data, fds);
   }
 
-  protected readOnce(): number {
-    const result = recvmsg(this.fd, readBuffer, 0, readBuffer.byteLength);
+  protected readOnce(target: Uint8Array | null): number {
+    const into = target ?? readBuffer;
+    const result = recvmsg(this.fd, into, 0, into.byteLength);
     if (result === null) return -1;
     this.receivedFds = result.fds;
     if (result.bytes === 0) closeAll(result.fds); // fds never come without bytes; just in case
     return result.bytes;
   }
 
-  protected deliver(bytes: number): void {
+  protected deliver(bytes: number, target: Uint8Array | null): void {
     const fds = this.receivedFds;
     this.receivedFds = [];
-    const data = Buffer.from(readBuffer.subarray(0, bytes));
+    const data = target === null ? Buffer.from(readBuffer.subarray(0, bytes)) : target.subarray(0, bytes);
     if (this.listenerCount('data') === 0) {
       closeAll(fds);
       return;

@@ -18,17 +18,21 @@ export class FdStream extends FdDuplex {
     super(fd, 0, options);
   }
 
-  /** Queues bytes; false when more than highWaterMark bytes are queued (wait for 'drain'). */
-  write(data: Uint8Array): boolean {
-    return this.enqueue(data, []);
+  /**
+   * Queues bytes; false when more than highWaterMark bytes are queued (wait for 'drain'). Without
+   * onSent the bytes are copied if they cannot be written at once; with it they are lent until onSent.
+   */
+  write(data: Uint8Array, onSent?: () => void): boolean {
+    return this.enqueue(data, [], onSent);
   }
 
-  protected readOnce(): number {
-    return read(this.fd, readBuffer, 0, readBuffer.byteLength);
+  protected readOnce(target: Uint8Array | null): number {
+    const into = target ?? readBuffer;
+    return read(this.fd, into, 0, into.byteLength);
   }
 
-  protected deliver(bytes: number): void {
-    this.emit('data', Buffer.from(readBuffer.subarray(0, bytes)));
+  protected deliver(bytes: number, target: Uint8Array | null): void {
+    this.emit('data', target === null ? Buffer.from(readBuffer.subarray(0, bytes)) : target.subarray(0, bytes));
   }
 
   protected writeOnce(data: Uint8Array): number {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 namespace wayvio {
@@ -37,6 +38,26 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
   if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
   ThrowErrno(info.Env(), errno, "write");
+  return info.Env().Undefined();
+}
+
+// sendfile(out, in, offset, count): the kernel copies file bytes straight into the socket or pipe.
+// -> bytes sent, 0 when offset is at or past the end of the file, -1 on EAGAIN.
+Napi::Value SendFile(const Napi::CallbackInfo& info) {
+  int out_fd, in_fd;
+  uint64_t offset, count;
+  if (!ArgFd(info, 0, &out_fd) || !ArgFd(info, 1, &in_fd) || !ArgSize(info, 2, "offset", &offset) ||
+      !ArgSize(info, 3, "count", &count)) {
+    return info.Env().Undefined();
+  }
+  off_t at = static_cast<off_t>(offset);
+  ssize_t n;
+  do {
+    n = sendfile(out_fd, in_fd, &at, static_cast<size_t>(count));
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
+  ThrowErrno(info.Env(), errno, "sendfile");
   return info.Env().Undefined();
 }
 
@@ -126,6 +147,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 void InitFdIo(Napi::Env env, Napi::Object exports) {
   exports.Set("read", Napi::Function::New(env, Read, "read"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));
+  exports.Set("sendfile", Napi::Function::New(env, SendFile, "sendfile"));
   exports.Set("pipe2", Napi::Function::New(env, Pipe2, "pipe2"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("setNonBlocking", Napi::Function::New(env, SetNonBlocking, "setNonBlocking"));

@@ -71,6 +71,12 @@ export function unixConnect(path: string): number {
   return native.unixConnect(path);
 }
 
+/** shutdown(fd, SHUT_WR): the peer reads end of stream while this side can still read. */
+export function shutdownWrite(fd: number): void {
+  checkFd(fd);
+  native.shutdownWrite(fd);
+}
+
 /** accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; -1 when no connection is pending. */
 export function accept(fd: number): number {
   checkFd(fd);
@@ -154,6 +160,16 @@ export function write(fd: number, buffer: Uint8Array, offset = 0, length = buffe
   checkFd(fd);
   checkBytes(buffer, offset, length);
   return native.write(fd, buffer, offset, length);
+}
+
+/**
+ * sendfile(2): copies `count` bytes of inFd from `offset` into outFd inside the kernel. Bytes sent,
+ * 0 when offset is at or past inFd's end (the file shrank), -1 on EAGAIN.
+ */
+export function sendfile(outFd: number, inFd: number, offset: number, count: number): number {
+  checkFd(outFd, 'outFd');
+  checkFd(inFd, 'inFd');
+  return native.sendfile(outFd, inFd, offset, count);
 }
 
 /** [readFd, writeFd], both O_CLOEXEC|O_NONBLOCK. */

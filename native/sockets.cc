@@ -112,6 +112,14 @@ Napi::Value UnixListen(const Napi::CallbackInfo& info) {
   return Listen(info.Env(), AF_UNIX, reinterpret_cast<sockaddr*>(&addr), len, backlog);
 }
 
+// shutdown(fd, SHUT_WR): the peer reads end of stream; this side can still read what the peer sends.
+Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return info.Env().Undefined();
+  if (shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN) ThrowErrno(info.Env(), errno, "shutdown");
+  return info.Env().Undefined();
+}
+
 Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
   std::string path;
   if (!ArgString(info, 0, "path", &path)) return info.Env().Undefined();
@@ -183,6 +191,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
   exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
   exports.Set("unixConnect", Napi::Function::New(env, UnixConnect, "unixConnect"));
+  exports.Set("shutdownWrite", Napi::Function::New(env, ShutdownWrite, "shutdownWrite"));
   exports.Set("vsockListen", Napi::Function::New(env, VsockListen, "vsockListen"));
   exports.Set("vsockConnect", Napi::Function::New(env, VsockConnect, "vsockConnect"));
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));

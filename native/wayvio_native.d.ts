@@ -32,6 +32,8 @@ export interface WayvioNative {
   recvmsg(fd: number, buffer: Uint8Array, offset: number, length: number, fdsOut: Int32Array): number;
   read(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   write(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  sendfile(outFd: number, inFd: number, offset: number, count: number): number;
+  shutdownWrite(fd: number): void;
 
   pipe2(): [number, number];
   flock(fd: number, operation: number, nonblocking: boolean): boolean;

@@ -354,6 +354,17 @@ export function encodeFramePrefix(frame: Frame): { prefix: Uint8Array; data: Uin
   return { prefix: w.bytes, data };
 }
 
+/** The header and fixed fields of a RES_WRITE whose `length` data bytes are sent separately (straight from a file). */
+export function encodeResWritePrefix(conn: number, resource: number, offset: number, length: number): Uint8Array {
+  const prefixLen = FRAME_HEADER_SIZE + FIXED_PAYLOAD[FrameKind.ResWrite];
+  const w = new PayloadWriter(new Uint8Array(prefixLen));
+  writeFrameHeader(w.bytes, 0, prefixLen + length, FrameKind.ResWrite, conn);
+  w.u32(resource);
+  w.u32(0);
+  w.u64(offset);
+  return w.bytes;
+}
+
 /** Encodes a whole frame into one buffer. */
 export function encodeFrame(frame: Frame): Uint8Array {
   const { prefix, data } = encodeFramePrefix(frame);

@@ -31,6 +31,21 @@ export class ChannelReader {
     return this.buffered;
   }
 
+  /** No part of a frame is held or expected: the next byte starts a frame. */
+  get atFrameStart(): boolean {
+    return this.streaming === null && this.buffered === 0;
+  }
+
+  /**
+   * The RES_WRITE whose data is arriving, when every byte received so far has been returned:
+   * the next `remaining` bytes of the stream are its data, to land at `offset` of `resource`.
+   */
+  streamingWrite(): { conn: number; resource: number; offset: number; remaining: number } | null {
+    const st = this.streaming;
+    if (st === null || this.buffered !== 0 || st.frame.kind !== FrameKind.ResWrite) return null;
+    return { conn: st.frame.conn, resource: st.frame.resource, offset: st.frame.offset, remaining: st.remaining };
+  }
+
   /** Adds bytes and returns every frame they complete. Throws ChannelError, then keeps throwing it. */
   push(chunk: Uint8Array): Frame[] {
     if (this.failure !== null) throw this.failure;

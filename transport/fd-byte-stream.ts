@@ -1,14 +1,13 @@
-// ByteStream over the native fd streams: virtio-serial / character devices and AF_VSOCK sockets.
+// ByteStream over the native fd streams: UNIX sockets, virtio-serial / character devices and AF_VSOCK sockets.
 import type { FdDuplex } from '../native/fd-duplex';
 import { ByteStream } from './byte-stream';
-
-type Writable = FdDuplex & { write(data: Uint8Array): boolean };
 
 export class FdByteStream extends ByteStream {
   private closed = false;
 
-  constructor(private readonly fdStream: Writable, readonly description: string) {
+  constructor(private readonly fdStream: FdDuplex, readonly description: string) {
     super();
+    fdStream.readTarget = () => (this.readTarget === null ? null : this.readTarget());
     fdStream.on('data', (chunk: Buffer, fds?: number[]) => {
       if (fds !== undefined && fds.length > 0) {
         this.destroy(new Error(`${description}: the channel carried fds`));
@@ -22,10 +21,19 @@ export class FdByteStream extends ByteStream {
 
   write(chunk: Uint8Array, flushed?: () => void): boolean {
     if (this.closed) return false;
-    const ok = this.fdStream.write(chunk);
-    // FdDuplex copies what it could not send at once, so the caller's bytes are free from here on
-    if (flushed !== undefined) queueMicrotask(flushed);
-    return ok;
+    return this.fdStream.writeLent(chunk, flushed ?? noop);
+  }
+
+  override get canSendFiles(): boolean {
+    return true;
+  }
+
+  override writeFile(fd: number, offset: number, length: number, flushed?: () => void): boolean {
+    if (this.closed) {
+      this.fdStream.writeFile({ fd, offset, length }); // closes fd
+      return false;
+    }
+    return this.fdStream.writeFile({ fd, offset, length }, flushed);
   }
 
   end(): void {
@@ -47,3 +55,5 @@ export class FdByteStream extends ByteStream {
     this.emit('close', error);
   }
 }
+
+function noop(): void {}

@@ -3,6 +3,7 @@ import { closeSync, constants, lstatSync, openSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type NetConnectOpts, type Server } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { FdListener } from '../native/fd-listener';
+import { FdSocket } from '../native/fd-socket';
 import { FdStream } from '../native/fd-stream';
 import { POLL, closeAll, pollNow, unixConnect } from '../native/index';
 import { vsockConnectAsync } from '../native/vsock-connect';
@@ -35,6 +36,8 @@ export interface OpenOptions {
 const MAX_RETRY_MS = 5000;
 /** Node's 16 KiB default made the channel pump stop after every large frame; fairness between clients is the session's job. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
+/** Native channel sockets: a peer that is told goodbye can still send its own last frames. */
+const CHANNEL_SOCKET = { highWaterMark: SOCKET_HIGH_WATER, halfClose: true };
 /** While a virtio port has no host end, poll reports POLLHUP and there is no event for its end. */
 const CHARDEV_WAIT_MS = 200;
 
@@ -52,9 +55,20 @@ export function connectOnce(spec: ChannelSpec, signal?: AbortSignal, onWaiting?:
   if (signal?.aborted) return Promise.reject(aborted(name));
   switch (spec.kind) {
     case 'unix':
+      // native, not net.Socket: reads can land in a given buffer and file bytes can be sent with sendfile
+      return new Promise((resolve) => {
+        let fd: number;
+        try {
+          fd = unixConnect(spec.path);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          throw Object.assign(new Error(`connect ${code} ${spec.path}`), { code });
+        }
+        resolve(new FdByteStream(new FdSocket(fd, CHANNEL_SOCKET), name));
+      });
     case 'tcp':
       return new Promise((resolve, reject) => {
-        const where: NetConnectOpts = spec.kind === 'unix' ? { path: spec.path } : { port: spec.port, host: spec.host };
+        const where: NetConnectOpts = { port: spec.port, host: spec.host };
         // highWaterMark reaches the socket's Duplex options (Node's types do not list it for connect)
         const s = createConnection(Object.assign(where, { highWaterMark: SOCKET_HIGH_WATER }));
         const onAbort = (): void => {
@@ -234,18 +248,35 @@ function listenFailed(name: string, o: OpenOptions, e: Error): void {
 function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
   const name = describeSpec(spec);
   switch (spec.kind) {
-    case 'unix-listen':
+    case 'unix-listen': {
+      removeStaleSocket(spec.path, name);
+      let l: FdListener;
+      try {
+        l = FdListener.unix(spec.path, undefined, CHANNEL_SOCKET);
+      } catch (e) {
+        throw Object.assign(new Error(`channel ${name}: cannot listen: ${(e as Error).message}`), { code: (e as NodeJS.ErrnoException).code });
+      }
+      l.on('connection', (s) => o.onStream(new FdByteStream(s, `${name} peer`)));
+      l.on('error', (e: Error) => o.onEvent(`channel ${name}: ${e.message}`));
+      return {
+        close: () => {
+          l.close();
+          try {
+            unlinkSync(spec.path);
+          } catch {
+            // already gone
+          }
+        },
+      };
+    }
     case 'tcp-listen': {
-      if (spec.kind === 'unix-listen') removeStaleSocket(spec.path, name);
       const server: Server = createServer({ highWaterMark: SOCKET_HIGH_WATER }, (s) => o.onStream(new SocketStream(s, `${name} peer`)));
       let listening = false;
       server.once('listening', () => {
         listening = true;
       });
       server.on('error', (e) => (listening ? o.onEvent(`channel ${name}: ${e.message}`) : listenFailed(name, o, e)));
-      if (spec.kind === 'unix-listen') server.listen(spec.path);
-      else server.listen(spec.port, spec.host);
-      // libuv removes the socket file it bound when the server closes
+      server.listen(spec.port, spec.host);
       return { close: () => void server.close() };
     }
     case 'ws-listen': {

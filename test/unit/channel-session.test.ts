@@ -1,6 +1,7 @@
 // ChannelSession over a real socket pair: handshake, a peer replaced mid-channel, a lost HELLO, GOODBYE.
 import { createServer, connect, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -10,6 +11,9 @@ import { encodeFrame } from '../../protocol/channel-codec';
 import { ChannelReader } from '../../protocol/channel-reader';
 import { CHANNEL_VERSION, FrameKind, type Frame } from '../../protocol/channel-frames';
 import { SocketStream } from '../../transport/socket-stream';
+import { FdByteStream } from '../../transport/fd-byte-stream';
+import { FdSocket } from '../../native/fd-socket';
+import { closeAll, dup, memfdCreate, socketpair } from '../../native/index';
 
 checkFdLeaks(t);
 
@@ -99,4 +103,41 @@ t.test("producers paused while the stream was blocked get their 'drain'", async 
   t.ok(await until(() => drains > 0), "'drain' once the queue emptied");
   t.notOk(p.session.congested);
   p.close();
+});
+
+t.test('a RES_WRITE sent from a file arrives straight in the receiver\'s target; small or refused ones as usual', async (t) => {
+  const [a, b] = socketpair();
+  const sender = new ChannelSession(new FdByteStream(new FdSocket(a), 'sender'), { software: 'sender' });
+  const receiver = new ChannelSession(new FdByteStream(new FdSocket(b), 'receiver'), { software: 'receiver' });
+  t.teardown(() => { sender.destroy(); receiver.destroy(); });
+  t.ok(sender.canSendFiles, 'a native socket can send from files');
+  const pool = new Uint8Array(4 * 1024 * 1024);
+  const asked: string[] = [];
+  receiver.receiveWritesInto((conn, resource, offset, length) => {
+    asked.push(`${conn}/${resource}@${offset}+${length}`);
+    return resource === 7 ? pool.subarray(offset, offset + length) : null;
+  });
+  const body = Buffer.alloc(3 * 1024 * 1024);
+  for (let i = 0; i < body.length; i++) body[i] = (i * 31) & 0xff;
+  const file = memfdCreate('session-test', { cloexec: true });
+  writeSync(file, body, 0, body.byteLength, 0);
+  t.teardown(() => closeAll([file]));
+  const frames: Frame[] = [];
+  receiver.on('frame', (f: Frame) => frames.push(f));
+  await Promise.all([once(sender, 'ready'), once(receiver, 'ready')]);
+  const part = 200_000; // below the default frame size limit
+  for (let at = 0; at < body.byteLength; at += part) sender.sendFileWrite(3, 7, 4096 + at, dup(file), at, Math.min(part, body.byteLength - at));
+  sender.sendFileWrite(3, 8, 0, dup(file), 0, 100_000); // a resource the target refuses
+  sender.sendFileWrite(3, 7, 0, dup(file), 0, 100); // too small to be worth a read of its own
+  const total = body.byteLength + 100_000 + 100;
+  t.ok(await until(() => frames.reduce((n, f) => n + (f.kind === FrameKind.ResWrite ? f.data.byteLength : 0), 0) === total), 'every byte arrived');
+  const into7 = frames.filter((f) => f.kind === FrameKind.ResWrite && f.resource === 7 && f.offset >= 4096) as Array<Frame & { kind: FrameKind.ResWrite }>;
+  const inPlace = into7.filter((f) => f.data.buffer === pool.buffer && f.data.byteOffset === f.offset);
+  const inPlaceBytes = inPlace.reduce((n, f) => n + f.data.byteLength, 0);
+  t.ok(inPlaceBytes > body.byteLength * 0.9, `${inPlaceBytes} of ${body.byteLength} bytes were read straight into the target`);
+  for (const f of into7) t.ok(Buffer.from(f.data).equals(body.subarray(f.offset - 4096, f.offset - 4096 + f.data.byteLength)), `part at ${f.offset}`);
+  t.ok(asked.some((x) => x.startsWith('3/8@')), 'the refused resource was asked for');
+  t.notOk(asked.some((x) => x === '3/7@0+100'), 'the small write was not');
+  const refused = frames.filter((f) => f.kind === FrameKind.ResWrite && f.resource === 8) as Array<Frame & { kind: FrameKind.ResWrite }>;
+  t.ok(refused.every((f) => f.data.buffer !== pool.buffer), 'refused data arrives in the session\'s own buffers');
 });

@@ -138,3 +138,50 @@ t.test('random writes and partial sends: order, limits, and fds no later than al
     }
   }
 });
+
+t.test('a file range is a segment of its own: small writes around it do not coalesce across it', async (t) => {
+  const q = new WriteQueue(0);
+  q.push(bytes(8, 1));
+  q.pushFile({ fd: 50, offset: 4096, length: 1000 });
+  q.push(bytes(8, 2));
+  t.equal(q.length, 1016);
+  const a = q.peek()!;
+  t.equal(a.file, null);
+  t.equal(a.data.byteLength, 8, 'the bytes before the file only');
+  q.consume(8, 0);
+  const b = q.peek()!;
+  t.same(b.file, { fd: 50, offset: 4096, length: 1000 });
+  t.equal(b.data.byteLength, 0);
+  t.same(q.consume(600, 0), [], 'a partly sent file keeps its fd');
+  t.same(q.peek()!.file, { fd: 50, offset: 4696, length: 400 }, 'the rest continues where the send stopped');
+  t.same(q.consume(400, 0), [50], 'once sent to its end the fd is returned for closing');
+  t.same([...q.peek()!.data], [2, 2, 2, 2, 2, 2, 2, 2]);
+});
+
+t.test('lent data is never copied and its onSent runs once it is sent', async (t) => {
+  const q = new WriteQueue(0);
+  const lent = bytes(10, 7);
+  const done: string[] = [];
+  q.push(lent, [], () => done.push('lent'));
+  q.push(bytes(1), [], () => done.push('second'));
+  q.own();
+  lent.fill(9);
+  const seg = q.peek()!;
+  t.equal(seg.data[0], 9, 'own() left the lent bytes where they were');
+  q.consume(5, 0);
+  t.same(q.takeFinished(), [], 'not before every byte is sent');
+  q.consume(6, 0);
+  for (const f of q.takeFinished()) f();
+  t.same(done, ['lent', 'second']);
+});
+
+t.test('clear() returns queued file fds and finishes lent chunks', async (t) => {
+  const q = new WriteQueue(28);
+  let finished = 0;
+  q.push(bytes(4), [11], () => finished++);
+  q.pushFile({ fd: 12, offset: 0, length: 10 }, () => finished++);
+  t.same(q.clear().sort(), [11, 12]);
+  for (const f of q.takeFinished()) f();
+  t.equal(finished, 2);
+  t.throws(() => q.pushFile({ fd: 13, offset: 0, length: 0 }), RangeError, 'an empty range is refused');
+});
