@@ -33,6 +33,8 @@ export type WriteTarget = (conn: number, resource: number, offset: number, lengt
 const DIRECT_READ_MIN = 16 * 1024;
 /** Header and fixed fields of a RES_WRITE. */
 const RES_WRITE_PREFIX = FRAME_HEADER_SIZE + 16;
+/** Frames read prefix-first after direct data: covers the few frames (a commit, a release) between bulk writes. */
+const BULK_PREFIX_READS = 8;
 
 /** Queued bytes above which producers should stop reading their sources. */
 const CONGESTION_BYTES = 8 * 1024 * 1024;
@@ -132,19 +134,19 @@ export class ChannelSession extends EventEmitter {
    * stream supports it: `target` is asked once per read while such a frame's data is arriving.
    */
   receiveWritesInto(target: WriteTarget): void {
-    let direct = false;
+    let prefixReads = 0;
     this.stream.readTarget = () => {
       const w = this.reader.streamingWrite();
       const view = w === null || w.remaining < DIRECT_READ_MIN ? null : target(w.conn, w.resource, w.offset, w.remaining);
       if (view !== null) {
-        direct = true;
+        prefixReads = BULK_PREFIX_READS;
         return view;
       }
-      // right after direct data, more RES_WRITEs are likely: read just the next frame's fixed fields,
-      // so that its data also lands in place instead of partly in a read buffer
-      const prefixNext = direct && this.reader.atFrameStart;
-      direct = false;
-      return prefixNext ? new Uint8Array(RES_WRITE_PREFIX) : null;
+      // while bulk data flows, a frame may be a RES_WRITE: read just its fixed fields, so that its data
+      // lands in place too instead of its first part in a read buffer (a copy and garbage per frame)
+      if (prefixReads === 0 || !this.reader.atFrameStart) return null;
+      prefixReads--;
+      return new Uint8Array(RES_WRITE_PREFIX);
     };
   }
 
