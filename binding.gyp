@@ -9,11 +9,13 @@
         "native/messages.cc",
         "native/fd_io.cc",
         "native/memory.cc",
-        "native/fd_watcher.cc"
+        "native/fd_watcher.cc",
+        "native/split_pread.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2", "-pthread"],
+      "ldflags": ["-pthread"]
     }
   ]
 }
