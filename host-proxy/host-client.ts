@@ -3,13 +3,13 @@ import { FdSocket } from '../native/fd-socket';
 import { closeAll, unixConnect } from '../native/index';
 import { CloseCode, FrameKind, type FileCreateFrame, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
+import { EditedMessages } from '../protocol/edited-messages';
 import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
 import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import type { MessageSpec } from '../protocol/types';
-import { HEADER_SIZE, decodeArgs, encodeMessage, readHeader, type ArgValue, type UntypedNewId } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue, type UntypedNewId } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
@@ -198,44 +198,52 @@ export class HostClient {
   /** Validates every request of a WAYLAND frame, rebuilds its fds, and writes it to the compositor. */
   private onRequests(frame: WaylandFrame): string | null {
     const data = frame.data;
-    const out: Uint8Array[] = [];
+    const end = data.byteLength;
+    // null while every request goes out as it came: then `data` itself is written
+    let edits: EditedMessages | null = null;
     const fds: number[] = [];
     let res = 0;
+    let problem: string | null = null;
     try {
-      for (let off = 0; off < data.byteLength;) {
-        const h = readHeader(data, off);
-        if (h === null || off + h.size > data.byteLength) return 'a WAYLAND frame ends inside a message';
-        const bytes = data.subarray(off, off + h.size);
-        off += h.size;
-        this.stats.requests++;
-        const spec = this.objects.requestSpec(h.objectId, h.opcode);
-        const iface = this.objects.get(h.objectId)!.iface.name;
-        const name = `${iface}.${spec.name}`;
-        const msgFds: number[] = [];
-        for (let i = this.ctx.registry.fdCount(spec); i > 0; i--) {
-          const fd = this.fdForResource(frame.resources[res++], name);
-          msgFds.push(fd);
-          fds.push(fd);
+      for (let off = 0; off < end;) {
+        const size = messageSizeAt(data, off);
+        if (size < 0 || off + size > end) {
+          problem = 'a WAYLAND frame ends inside a message';
+          break;
         }
-        const { args } = decodeArgs(bytes.subarray(HEADER_SIZE), spec, [...msgFds], name);
-        this.recent.add(' -> ', iface, h.objectId, spec, args);
-        this.log.trace(() => ` -> ${formatMessage(iface, h.objectId, spec, args)}`);
-        this.checkRequest(name, h.objectId, args, frame.resources[res - 1]);
-        this.objects.applyRequest(h.objectId, spec, args);
+        const at = off;
+        off += size;
+        const objectId = readU32(data, at);
+        this.stats.requests++;
+        const entry = this.objects.request(objectId, opcodeAt(data, at));
+        const { spec, name, iface } = entry;
+        const firstFd = fds.length;
+        for (let i = entry.fdCount; i > 0; i--) fds.push(this.fdForResource(frame.resources[res++], name));
+        const { args } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, entry.fdCount === 0 ? [] : fds.slice(firstFd), name);
+        this.recent.add(' -> ', iface, objectId, spec, args);
+        if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
+        this.checkRequest(name, objectId, args, frame.resources[res - 1]);
+        this.objects.applyRequest(objectId, spec, args);
         if (this.objects.size > this.ctx.limits.objects) {
           throw new QuotaError('max-objects', `${name} makes ${this.objects.size} live objects, more than ${this.ctx.limits.objects} (--max-objects)`);
         }
         if (name === 'wl_surface.commit') this.stats.commits++;
-        const rewritten = this.rewrite(name, h.objectId, args);
-        if (rewritten === 'drop') continue;
-        out.push(rewritten === null ? bytes : encodeMessage(h.objectId, h.opcode, spec, rewritten).bytes);
+        const rewritten = this.rewrite(name, objectId, args);
+        if (rewritten === null) continue;
+        const replacement = rewritten === 'drop' ? null : encodeMessage(objectId, opcodeAt(data, at), spec, rewritten).bytes;
+        (edits ??= new EditedMessages(data)).replace(at, off, replacement);
       }
-      if (res !== frame.resources.length) return `${frame.resources.length - res} resources without an fd argument`;
+      if (problem === null && res !== frame.resources.length) problem = `${frame.resources.length - res} resources without an fd argument`;
     } catch (e) {
       closeAll(fds);
       throw e;
     }
-    this.socket?.write(out.length === 1 ? out[0] : Buffer.concat(out), fds);
+    if (problem !== null) {
+      closeAll(fds);
+      return problem;
+    }
+    const bytes = edits === null ? data : edits.bytes();
+    if (bytes.byteLength > 0) this.socket?.write(bytes, fds);
     if (this.socket !== null && this.socket.writableLength > 16 * 1024 * 1024) return 'the compositor does not read this client\'s requests';
     return null;
   }
@@ -391,13 +399,12 @@ export class HostClient {
 
   private onEvent(m: RawMessage): void {
     this.stats.events++;
-    this.stats.eventBytes += m.bytes.byteLength;
-    const spec: MessageSpec = this.objects.eventSpec(m.objectId, m.opcode);
-    const iface = this.objects.get(m.objectId)!.iface.name;
-    const name = `${iface}.${spec.name}`;
-    const { args, fds } = decodeArgs(m.bytes.subarray(HEADER_SIZE), spec, this.input.fds, name);
+    this.stats.eventBytes += m.size;
+    const entry = this.objects.event(m.objectId, m.opcode);
+    const { spec, name, iface } = entry;
+    const { args, fds } = decodeArgsIn(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name);
     this.recent.add('<-  ', iface, m.objectId, spec, args);
-    this.log.trace(() => `<-  ${formatMessage(iface, m.objectId, spec, args)}`);
+    if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, m.objectId, spec, args)}`);
     this.objects.applyEvent(m.objectId, spec, args);
     if (name === 'wl_registry.global') {
       const [gname, giface, version] = args as [number, string, number];
@@ -419,11 +426,16 @@ export class HostClient {
       this.log.warn(`compositor error: ${this.lastError}`);
       this.logRecent();
     }
+    if (fds.length === 0) {
+      this.batch.add(m.bytes);
+      return;
+    }
     const resources: number[] = [];
-    for (const fd of fds) {
+    for (let i = 0; i < fds.length; i++) {
       const sizeHint = name === 'wl_keyboard.keymap' ? (args[2] as number) : undefined;
-      const r = this.resources.export(fd, sizeHint);
+      const r = this.resources.export(fds[i], sizeHint); // takes the fd, also on error
       if ('error' in r) {
+        closeAll(fds.slice(i + 1));
         this.log.warn(`${name}: ${r.error}; event dropped`);
         return;
       }
