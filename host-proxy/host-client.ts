@@ -16,6 +16,7 @@ import type { Logger } from '../link/log';
 import { WaylandBatch } from '../link/wayland-batch';
 import { RecentMessages } from '../link/recent-messages';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
+import { XdgOrder } from './xdg-order';
 
 export interface HostContext {
   registry: ProtocolRegistry;
@@ -78,11 +79,7 @@ export class HostClient {
   private readonly batch: WaylandBatch;
   private readonly input = new MessageBuffer();
   private readonly globals = new Map<number, { iface: string; version: number }>();
-  /** Live xdg_surface id → its xdg_wm_base and wl_surface; live xdg_toplevel/xdg_popup id → its xdg_surface. */
-  private readonly xdgSurfaces = new Map<number, { wm: number; surface: number }>();
-  private readonly xdgRoles = new Map<number, number>();
-  /** xdg_surfaces that were given a role (a second one is already_constructed). */
-  private readonly xdgConstructed = new Set<number>();
+  private readonly xdgOrder = new XdgOrder();
   /** wl_shm_pool object id → pool resource. */
   private readonly poolObjects = new Map<number, number>();
   private socket: FdSocket | null = null;
@@ -314,16 +311,6 @@ export class HostClient {
         this.poolObjects.set(args[0] as number, lastResource as number);
         break;
       }
-      case 'xdg_wm_base.get_xdg_surface':
-      case 'xdg_wm_base.destroy':
-      case 'xdg_surface.get_toplevel':
-      case 'xdg_surface.get_popup':
-      case 'xdg_surface.destroy':
-      case 'xdg_toplevel.destroy':
-      case 'xdg_popup.destroy':
-      case 'wl_surface.destroy':
-        this.checkXdgOrder(name, id, args);
-        break;
       case 'wl_shm_pool.resize': {
         const r = this.poolObjects.get(id);
         const have = r === undefined ? undefined : this.pools.sizeOf(r);
@@ -331,46 +318,7 @@ export class HostClient {
         break;
       }
       default:
-        break;
-    }
-  }
-
-  /**
-   * xdg-shell says role objects go before their xdg_surface, xdg_surfaces before their wl_surface and their
-   * xdg_wm_base (defunct_role_object, defunct_surfaces), and an xdg_surface gets one role only
-   * (already_constructed). weston 10 does not check these and crashes on the next request of such an object,
-   * taking every client of the host with it (found by test/fuzz/guest-fuzz): the host checks them.
-   */
-  private checkXdgOrder(name: string, id: number, args: ArgValue[]): void {
-    const refuse = (what: string): never => {
-      throw new ProtocolError('BAD_ARGUMENT', `${name.split('.')[0]}#${id}.${name.split('.')[1]} while ${what} (xdg-shell: defunct role object or surfaces)`);
-    };
-    switch (name) {
-      case 'xdg_wm_base.get_xdg_surface':
-        this.xdgSurfaces.set(args[0] as number, { wm: id, surface: args[1] as number });
-        break;
-      case 'xdg_surface.get_toplevel':
-      case 'xdg_surface.get_popup':
-        if (this.xdgConstructed.has(id)) refuse('it had a role already (already_constructed)');
-        this.xdgConstructed.add(id);
-        this.xdgRoles.set(args[0] as number, id);
-        break;
-      case 'xdg_toplevel.destroy':
-      case 'xdg_popup.destroy':
-        this.xdgRoles.delete(id);
-        break;
-      case 'xdg_surface.destroy':
-        for (const x of this.xdgRoles.values()) if (x === id) refuse('its xdg_toplevel or xdg_popup is alive');
-        this.xdgSurfaces.delete(id);
-        this.xdgConstructed.delete(id);
-        break;
-      case 'xdg_wm_base.destroy':
-        for (const x of this.xdgSurfaces.values()) if (x.wm === id) refuse('xdg_surface objects made from it are alive');
-        break;
-      case 'wl_surface.destroy':
-        for (const x of this.xdgSurfaces.values()) if (x.surface === id) refuse('its xdg_surface is alive');
-        break;
-      default:
+        this.xdgOrder.check(name, id, args);
         break;
     }
   }
