@@ -212,46 +212,53 @@ export class GuestClient {
     // null while every event goes out as it came: then `data` itself is written
     let edits: EditedMessages | null = null;
     const outFds: number[] = [];
+    /** fds of the event in hand, not yet in outFds: closed with them if the frame is refused. */
+    let inHand: readonly number[] = NO_FDS;
     let res = 0;
-    for (let off = 0; off < end;) {
-      const size = messageSizeAt(data, off);
-      if (size < 0 || off + size > end) throw new ProtocolError('BAD_MESSAGE_SIZE', 'partial message in a WAYLAND frame');
-      const at = off;
-      off += size;
-      const objectId = readU32(data, at);
-      this.stats.events++;
-      const entry = this.objects.event(objectId, opcodeAt(data, at));
-      const { spec, name, iface } = entry;
-      const fds: number[] = [];
-      for (let i = 0; i < entry.fdCount; i++) {
-        const fd = this.resources.takeFd(frame.resources[res++] ?? 0);
-        if (fd === null) throw new ProtocolError('MISSING_FD', `${name}: no resource for its fd`);
-        fds.push(fd);
-      }
-      if (!entry.changesState && !SPECIAL_EVENTS.has(name)) {
-        this.recent.add('<-  ', iface, objectId, spec, null);
-        if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, null)}`);
+    try {
+      for (let off = 0; off < end;) {
+        const size = messageSizeAt(data, off);
+        if (size < 0 || off + size > end) throw new ProtocolError('BAD_MESSAGE_SIZE', 'partial message in a WAYLAND frame');
+        const at = off;
+        off += size;
+        const objectId = readU32(data, at);
+        this.stats.events++;
+        const entry = this.objects.event(objectId, opcodeAt(data, at));
+        const { spec, name, iface } = entry;
+        const fds = entry.fdCount === 0 ? NO_FDS : this.takeEventFds(frame, res, entry.fdCount, name);
+        inHand = fds;
+        res += entry.fdCount;
+        if (!entry.changesState && !SPECIAL_EVENTS.has(name)) {
+          this.recent.add('<-  ', iface, objectId, spec, null);
+          if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, null)}`);
+          for (let i = 0; i < fds.length; i++) outFds.push(fds[i]);
+          inHand = NO_FDS;
+          continue;
+        }
+        const { args } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, [...fds], name);
+        this.recent.add('<-  ', iface, objectId, spec, args);
+        if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, args)}`);
+        this.objects.applyEvent(objectId, spec, args);
+        if (name === 'wl_registry.global') {
+          const verdict = this.ctx.policy.judge(args[1] as string, args[2] as number, this.ctx.registry);
+          if (verdict.allowed) this.globals.set(args[0] as number, { iface: args[1] as string, version: verdict.version });
+          if (verdict.allowed && verdict.version === args[2]) continue;
+          const replacement = verdict.allowed ? encodeMessage(objectId, opcodeAt(data, at), spec, [args[0], args[1], verdict.version]).bytes : null;
+          (edits ??= new EditedMessages(data)).replace(at, off, replacement);
+          continue;
+        }
+        if (name === 'wl_registry.global_remove' && !this.globals.delete(args[0] as number)) {
+          (edits ??= new EditedMessages(data)).replace(at, off, null);
+          continue;
+        }
+        if (name === 'wl_display.error') this.log.warn(`compositor error: ${formatMessage(iface, objectId, spec, args)}`);
         for (let i = 0; i < fds.length; i++) outFds.push(fds[i]);
-        continue;
+        inHand = NO_FDS;
       }
-      const { args } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, [...fds], name);
-      this.recent.add('<-  ', iface, objectId, spec, args);
-      if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, args)}`);
-      this.objects.applyEvent(objectId, spec, args);
-      if (name === 'wl_registry.global') {
-        const verdict = this.ctx.policy.judge(args[1] as string, args[2] as number, this.ctx.registry);
-        if (verdict.allowed) this.globals.set(args[0] as number, { iface: args[1] as string, version: verdict.version });
-        if (verdict.allowed && verdict.version === args[2]) continue;
-        const replacement = verdict.allowed ? encodeMessage(objectId, opcodeAt(data, at), spec, [args[0], args[1], verdict.version]).bytes : null;
-        (edits ??= new EditedMessages(data)).replace(at, off, replacement);
-        continue;
-      }
-      if (name === 'wl_registry.global_remove' && !this.globals.delete(args[0] as number)) {
-        (edits ??= new EditedMessages(data)).replace(at, off, null);
-        continue;
-      }
-      if (name === 'wl_display.error') this.log.warn(`compositor error: ${formatMessage(iface, objectId, spec, args)}`);
-      for (let i = 0; i < fds.length; i++) outFds.push(fds[i]);
+    } catch (e) {
+      closeAll(outFds);
+      closeAll(inHand);
+      throw e;
     }
     if (res !== frame.resources.length) {
       closeAll(outFds);
@@ -264,6 +271,20 @@ export class GuestClient {
       this.socket.destroy(); // end() would wait for the queue to drain, which it never will
       this.close('the client does not read its events', CloseCode.Normal);
     }
+  }
+
+  /** The fds of one event: those of its `count` resources from `first` on. */
+  private takeEventFds(frame: WaylandFrame, first: number, count: number, name: string): number[] {
+    const fds: number[] = [];
+    for (let i = first; i < first + count; i++) {
+      const fd = this.resources.takeFd(frame.resources[i] ?? 0);
+      if (fd === null) {
+        closeAll(fds);
+        throw new ProtocolError('MISSING_FD', `${name}: no resource for its fd`);
+      }
+      fds.push(fd);
+    }
+    return fds;
   }
 
   // ---- ending
@@ -318,5 +339,7 @@ const SPECIAL_REQUESTS = new Set([
   'wp_viewport.set_source', 'wp_viewport.set_destination',
 ]);
 
+
+const NO_FDS: readonly number[] = Object.freeze([]);
 
 const SPECIAL_EVENTS = new Set(['wl_registry.global', 'wl_registry.global_remove', 'wl_display.delete_id', 'wl_display.error']);
