@@ -4,13 +4,13 @@ import type { FdSocket } from '../native/fd-socket';
 import { closeAll } from '../native/index';
 import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
+import { EditedMessages } from '../protocol/edited-messages';
 import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
 import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import type { MessageSpec } from '../protocol/types';
-import { HEADER_SIZE, decodeArgs, encodeMessage, readHeader, type ArgValue } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
@@ -48,10 +48,6 @@ export interface ClientStats {
   shmBytes: number;
   /** Damaged bytes copied into the shared region. */
   regionBytes: number;
-}
-
-function needsArgs(spec: MessageSpec): boolean {
-  return spec.destructor === true || spec.args.some((a) => a.type === 'new_id' || a.type === 'fd');
 }
 
 export class GuestClient {
@@ -115,13 +111,11 @@ export class GuestClient {
 
   private onRequest(m: RawMessage): void {
     this.stats.requests++;
-    const spec = this.objects.requestSpec(m.objectId, m.opcode);
-    const obj = this.objects.get(m.objectId)!;
-    const name = `${obj.iface.name}.${spec.name}`;
-    const special = needsArgs(spec) || SPECIAL_REQUESTS.has(name);
-    const decoded = special ? decodeArgs(m.bytes.subarray(HEADER_SIZE), spec, this.input.fds, name) : null;
-    this.recent.add(' -> ', obj.iface.name, m.objectId, spec, decoded?.args ?? null);
-    this.log.trace(() => ` -> ${formatMessage(obj.iface.name, m.objectId, spec, decoded?.args ?? null)}`);
+    const entry = this.objects.request(m.objectId, m.opcode);
+    const { spec, name } = entry;
+    const decoded = entry.changesState || SPECIAL_REQUESTS.has(name) ? decodeArgsIn(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name) : null;
+    this.recent.add(' -> ', entry.iface, m.objectId, spec, decoded?.args ?? null);
+    if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(entry.iface, m.objectId, spec, decoded?.args ?? null)}`);
     if (decoded === null) {
       this.batch.add(m.bytes);
       return;
@@ -214,60 +208,83 @@ export class GuestClient {
 
   private onEvents(frame: WaylandFrame): void {
     const data = frame.data;
-    const out: Uint8Array[] = [];
+    const end = data.byteLength;
+    // null while every event goes out as it came: then `data` itself is written
+    let edits: EditedMessages | null = null;
     const outFds: number[] = [];
+    /** fds of the event in hand, not yet in outFds: closed with them if the frame is refused. */
+    let inHand: readonly number[] = NO_FDS;
     let res = 0;
-    for (let off = 0; off < data.byteLength;) {
-      const h = readHeader(data, off);
-      if (h === null || off + h.size > data.byteLength) throw new ProtocolError('BAD_MESSAGE_SIZE', 'partial message in a WAYLAND frame');
-      const bytes = data.subarray(off, off + h.size);
-      off += h.size;
-      this.stats.events++;
-      const spec = this.objects.eventSpec(h.objectId, h.opcode);
-      const iface = this.objects.get(h.objectId)!.iface.name;
-      const name = `${iface}.${spec.name}`;
-      const fdCount = this.ctx.registry.fdCount(spec);
-      const fds: number[] = [];
-      for (let i = 0; i < fdCount; i++) {
-        const fd = this.resources.takeFd(frame.resources[res++] ?? 0);
-        if (fd === null) throw new ProtocolError('MISSING_FD', `${name}: no resource for its fd`);
-        fds.push(fd);
+    try {
+      for (let off = 0; off < end;) {
+        const size = messageSizeAt(data, off);
+        if (size < 0 || off + size > end) throw new ProtocolError('BAD_MESSAGE_SIZE', 'partial message in a WAYLAND frame');
+        const at = off;
+        off += size;
+        const objectId = readU32(data, at);
+        this.stats.events++;
+        const entry = this.objects.event(objectId, opcodeAt(data, at));
+        const { spec, name, iface } = entry;
+        const fds = entry.fdCount === 0 ? NO_FDS : this.takeEventFds(frame, res, entry.fdCount, name);
+        inHand = fds;
+        res += entry.fdCount;
+        if (!entry.changesState && !SPECIAL_EVENTS.has(name)) {
+          this.recent.add('<-  ', iface, objectId, spec, null);
+          if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, null)}`);
+          for (let i = 0; i < fds.length; i++) outFds.push(fds[i]);
+          inHand = NO_FDS;
+          continue;
+        }
+        const { args } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, [...fds], name);
+        this.recent.add('<-  ', iface, objectId, spec, args);
+        if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, args)}`);
+        this.objects.applyEvent(objectId, spec, args);
+        if (name === 'wl_registry.global') {
+          const verdict = this.ctx.policy.judge(args[1] as string, args[2] as number, this.ctx.registry);
+          if (verdict.allowed) this.globals.set(args[0] as number, { iface: args[1] as string, version: verdict.version });
+          if (verdict.allowed && verdict.version === args[2]) continue;
+          const replacement = verdict.allowed ? encodeMessage(objectId, opcodeAt(data, at), spec, [args[0], args[1], verdict.version]).bytes : null;
+          (edits ??= new EditedMessages(data)).replace(at, off, replacement);
+          continue;
+        }
+        if (name === 'wl_registry.global_remove' && !this.globals.delete(args[0] as number)) {
+          (edits ??= new EditedMessages(data)).replace(at, off, null);
+          continue;
+        }
+        if (name === 'wl_display.error') this.log.warn(`compositor error: ${formatMessage(iface, objectId, spec, args)}`);
+        for (let i = 0; i < fds.length; i++) outFds.push(fds[i]);
+        inHand = NO_FDS;
       }
-      if (!needsArgs(spec) && !SPECIAL_EVENTS.has(name)) {
-        this.recent.add('<-  ', iface, h.objectId, spec, null);
-        this.log.trace(() => `<-  ${formatMessage(iface, h.objectId, spec, null)}`);
-        out.push(bytes);
-        outFds.push(...fds);
-        continue;
-      }
-      const { args } = decodeArgs(bytes.subarray(HEADER_SIZE), spec, [...fds], name);
-      this.recent.add('<-  ', iface, h.objectId, spec, args);
-      this.log.trace(() => `<-  ${formatMessage(iface, h.objectId, spec, args)}`);
-      this.objects.applyEvent(h.objectId, spec, args);
-      if (name === 'wl_registry.global') {
-        const verdict = this.ctx.policy.judge(args[1] as string, args[2] as number, this.ctx.registry);
-        if (!verdict.allowed) continue;
-        this.globals.set(args[0] as number, { iface: args[1] as string, version: verdict.version });
-        out.push(verdict.version === args[2] ? bytes : encodeMessage(h.objectId, h.opcode, spec, [args[0], args[1], verdict.version]).bytes);
-        continue;
-      }
-      if (name === 'wl_registry.global_remove') {
-        if (!this.globals.delete(args[0] as number)) continue;
-      }
-      if (name === 'wl_display.error') this.log.warn(`compositor error: ${formatMessage(iface, h.objectId, spec, args)}`);
-      out.push(bytes);
-      outFds.push(...fds);
+    } catch (e) {
+      closeAll(outFds);
+      closeAll(inHand);
+      throw e;
     }
     if (res !== frame.resources.length) {
       closeAll(outFds);
       throw new ProtocolError('TOO_MANY_FDS', `${frame.resources.length - res} resources without an fd argument`);
     }
-    if (out.length > 0) this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out), outFds);
+    const bytes = edits === null ? data : edits.bytes();
+    if (bytes.byteLength > 0) this.socket.write(bytes, outFds);
     if (this.socket.writableLength > MAX_CLIENT_BACKLOG) {
       this.log.warn(`client does not read its events: ${this.socket.writableLength} bytes queued, more than ${MAX_CLIENT_BACKLOG}; ending it`);
       this.socket.destroy(); // end() would wait for the queue to drain, which it never will
       this.close('the client does not read its events', CloseCode.Normal);
     }
+  }
+
+  /** The fds of one event: those of its `count` resources from `first` on. */
+  private takeEventFds(frame: WaylandFrame, first: number, count: number, name: string): number[] {
+    const fds: number[] = [];
+    for (let i = first; i < first + count; i++) {
+      const fd = this.resources.takeFd(frame.resources[i] ?? 0);
+      if (fd === null) {
+        closeAll(fds);
+        throw new ProtocolError('MISSING_FD', `${name}: no resource for its fd`);
+      }
+      fds.push(fd);
+    }
+    return fds;
   }
 
   // ---- ending
@@ -321,5 +338,8 @@ const SPECIAL_REQUESTS = new Set([
   'wl_surface.set_buffer_scale', 'wl_surface.set_buffer_transform',
   'wp_viewport.set_source', 'wp_viewport.set_destination',
 ]);
+
+
+const NO_FDS: readonly number[] = Object.freeze([]);
 
 const SPECIAL_EVENTS = new Set(['wl_registry.global', 'wl_registry.global_remove', 'wl_display.delete_id', 'wl_display.error']);

@@ -3,19 +3,20 @@ import { FdSocket } from '../native/fd-socket';
 import { closeAll, unixConnect } from '../native/index';
 import { CloseCode, FrameKind, type FileCreateFrame, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
+import { EditedMessages } from '../protocol/edited-messages';
 import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
 import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import type { MessageSpec } from '../protocol/types';
-import { HEADER_SIZE, decodeArgs, encodeMessage, readHeader, type ArgValue, type UntypedNewId } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue, type UntypedNewId } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
 import { WaylandBatch } from '../link/wayland-batch';
 import { RecentMessages } from '../link/recent-messages';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
+import { XdgOrder } from './xdg-order';
 
 export interface HostContext {
   registry: ProtocolRegistry;
@@ -78,11 +79,7 @@ export class HostClient {
   private readonly batch: WaylandBatch;
   private readonly input = new MessageBuffer();
   private readonly globals = new Map<number, { iface: string; version: number }>();
-  /** Live xdg_surface id → its xdg_wm_base and wl_surface; live xdg_toplevel/xdg_popup id → its xdg_surface. */
-  private readonly xdgSurfaces = new Map<number, { wm: number; surface: number }>();
-  private readonly xdgRoles = new Map<number, number>();
-  /** xdg_surfaces that were given a role (a second one is already_constructed). */
-  private readonly xdgConstructed = new Set<number>();
+  private readonly xdgOrder = new XdgOrder();
   /** wl_shm_pool object id → pool resource. */
   private readonly poolObjects = new Map<number, number>();
   private socket: FdSocket | null = null;
@@ -203,44 +200,52 @@ export class HostClient {
   /** Validates every request of a WAYLAND frame, rebuilds its fds, and writes it to the compositor. */
   private onRequests(frame: WaylandFrame): string | null {
     const data = frame.data;
-    const out: Uint8Array[] = [];
+    const end = data.byteLength;
+    // null while every request goes out as it came: then `data` itself is written
+    let edits: EditedMessages | null = null;
     const fds: number[] = [];
     let res = 0;
+    let problem: string | null = null;
     try {
-      for (let off = 0; off < data.byteLength;) {
-        const h = readHeader(data, off);
-        if (h === null || off + h.size > data.byteLength) return 'a WAYLAND frame ends inside a message';
-        const bytes = data.subarray(off, off + h.size);
-        off += h.size;
-        this.stats.requests++;
-        const spec = this.objects.requestSpec(h.objectId, h.opcode);
-        const iface = this.objects.get(h.objectId)!.iface.name;
-        const name = `${iface}.${spec.name}`;
-        const msgFds: number[] = [];
-        for (let i = this.ctx.registry.fdCount(spec); i > 0; i--) {
-          const fd = this.fdForResource(frame.resources[res++], name);
-          msgFds.push(fd);
-          fds.push(fd);
+      for (let off = 0; off < end;) {
+        const size = messageSizeAt(data, off);
+        if (size < 0 || off + size > end) {
+          problem = 'a WAYLAND frame ends inside a message';
+          break;
         }
-        const { args } = decodeArgs(bytes.subarray(HEADER_SIZE), spec, [...msgFds], name);
-        this.recent.add(' -> ', iface, h.objectId, spec, args);
-        this.log.trace(() => ` -> ${formatMessage(iface, h.objectId, spec, args)}`);
-        this.checkRequest(name, h.objectId, args, frame.resources[res - 1]);
-        this.objects.applyRequest(h.objectId, spec, args);
+        const at = off;
+        off += size;
+        const objectId = readU32(data, at);
+        this.stats.requests++;
+        const entry = this.objects.request(objectId, opcodeAt(data, at));
+        const { spec, name, iface } = entry;
+        const firstFd = fds.length;
+        for (let i = entry.fdCount; i > 0; i--) fds.push(this.fdForResource(frame.resources[res++], name));
+        const { args } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, entry.fdCount === 0 ? [] : fds.slice(firstFd), name);
+        this.recent.add(' -> ', iface, objectId, spec, args);
+        if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
+        this.checkRequest(name, objectId, args, frame.resources[res - 1]);
+        this.objects.applyRequest(objectId, spec, args);
         if (this.objects.size > this.ctx.limits.objects) {
           throw new QuotaError('max-objects', `${name} makes ${this.objects.size} live objects, more than ${this.ctx.limits.objects} (--max-objects)`);
         }
         if (name === 'wl_surface.commit') this.stats.commits++;
-        const rewritten = this.rewrite(name, h.objectId, args);
-        if (rewritten === 'drop') continue;
-        out.push(rewritten === null ? bytes : encodeMessage(h.objectId, h.opcode, spec, rewritten).bytes);
+        const rewritten = this.rewrite(name, objectId, args);
+        if (rewritten === null) continue;
+        const replacement = rewritten === 'drop' ? null : encodeMessage(objectId, opcodeAt(data, at), spec, rewritten).bytes;
+        (edits ??= new EditedMessages(data)).replace(at, off, replacement);
       }
-      if (res !== frame.resources.length) return `${frame.resources.length - res} resources without an fd argument`;
+      if (problem === null && res !== frame.resources.length) problem = `${frame.resources.length - res} resources without an fd argument`;
     } catch (e) {
       closeAll(fds);
       throw e;
     }
-    this.socket?.write(out.length === 1 ? out[0] : Buffer.concat(out), fds);
+    if (problem !== null) {
+      closeAll(fds);
+      return problem;
+    }
+    const bytes = edits === null ? data : edits.bytes();
+    if (bytes.byteLength > 0) this.socket?.write(bytes, fds);
     if (this.socket !== null && this.socket.writableLength > 16 * 1024 * 1024) return 'the compositor does not read this client\'s requests';
     return null;
   }
@@ -311,16 +316,6 @@ export class HostClient {
         this.poolObjects.set(args[0] as number, lastResource as number);
         break;
       }
-      case 'xdg_wm_base.get_xdg_surface':
-      case 'xdg_wm_base.destroy':
-      case 'xdg_surface.get_toplevel':
-      case 'xdg_surface.get_popup':
-      case 'xdg_surface.destroy':
-      case 'xdg_toplevel.destroy':
-      case 'xdg_popup.destroy':
-      case 'wl_surface.destroy':
-        this.checkXdgOrder(name, id, args);
-        break;
       case 'wl_shm_pool.resize': {
         const r = this.poolObjects.get(id);
         const have = r === undefined ? undefined : this.pools.sizeOf(r);
@@ -328,46 +323,7 @@ export class HostClient {
         break;
       }
       default:
-        break;
-    }
-  }
-
-  /**
-   * xdg-shell says role objects go before their xdg_surface, xdg_surfaces before their wl_surface and their
-   * xdg_wm_base (defunct_role_object, defunct_surfaces), and an xdg_surface gets one role only
-   * (already_constructed). weston 10 does not check these and crashes on the next request of such an object,
-   * taking every client of the host with it (found by test/fuzz/guest-fuzz): the host checks them.
-   */
-  private checkXdgOrder(name: string, id: number, args: ArgValue[]): void {
-    const refuse = (what: string): never => {
-      throw new ProtocolError('BAD_ARGUMENT', `${name.split('.')[0]}#${id}.${name.split('.')[1]} while ${what} (xdg-shell: defunct role object or surfaces)`);
-    };
-    switch (name) {
-      case 'xdg_wm_base.get_xdg_surface':
-        this.xdgSurfaces.set(args[0] as number, { wm: id, surface: args[1] as number });
-        break;
-      case 'xdg_surface.get_toplevel':
-      case 'xdg_surface.get_popup':
-        if (this.xdgConstructed.has(id)) refuse('it had a role already (already_constructed)');
-        this.xdgConstructed.add(id);
-        this.xdgRoles.set(args[0] as number, id);
-        break;
-      case 'xdg_toplevel.destroy':
-      case 'xdg_popup.destroy':
-        this.xdgRoles.delete(id);
-        break;
-      case 'xdg_surface.destroy':
-        for (const x of this.xdgRoles.values()) if (x === id) refuse('its xdg_toplevel or xdg_popup is alive');
-        this.xdgSurfaces.delete(id);
-        this.xdgConstructed.delete(id);
-        break;
-      case 'xdg_wm_base.destroy':
-        for (const x of this.xdgSurfaces.values()) if (x.wm === id) refuse('xdg_surface objects made from it are alive');
-        break;
-      case 'wl_surface.destroy':
-        for (const x of this.xdgSurfaces.values()) if (x.surface === id) refuse('its xdg_surface is alive');
-        break;
-      default:
+        this.xdgOrder.check(name, id, args);
         break;
     }
   }
@@ -396,13 +352,12 @@ export class HostClient {
 
   private onEvent(m: RawMessage): void {
     this.stats.events++;
-    this.stats.eventBytes += m.bytes.byteLength;
-    const spec: MessageSpec = this.objects.eventSpec(m.objectId, m.opcode);
-    const iface = this.objects.get(m.objectId)!.iface.name;
-    const name = `${iface}.${spec.name}`;
-    const { args, fds } = decodeArgs(m.bytes.subarray(HEADER_SIZE), spec, this.input.fds, name);
+    this.stats.eventBytes += m.size;
+    const entry = this.objects.event(m.objectId, m.opcode);
+    const { spec, name, iface } = entry;
+    const { args, fds } = decodeArgsIn(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name);
     this.recent.add('<-  ', iface, m.objectId, spec, args);
-    this.log.trace(() => `<-  ${formatMessage(iface, m.objectId, spec, args)}`);
+    if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, m.objectId, spec, args)}`);
     this.objects.applyEvent(m.objectId, spec, args);
     if (name === 'wl_registry.global') {
       const [gname, giface, version] = args as [number, string, number];
@@ -424,11 +379,16 @@ export class HostClient {
       this.log.warn(`compositor error: ${this.lastError}`);
       this.logRecent();
     }
+    if (fds.length === 0) {
+      this.batch.add(m.bytes);
+      return;
+    }
     const resources: number[] = [];
-    for (const fd of fds) {
+    for (let i = 0; i < fds.length; i++) {
       const sizeHint = name === 'wl_keyboard.keymap' ? (args[2] as number) : undefined;
-      const r = this.resources.export(fd, sizeHint);
+      const r = this.resources.export(fds[i], sizeHint); // takes the fd, also on error
       if ('error' in r) {
+        closeAll(fds.slice(i + 1));
         this.log.warn(`${name}: ${r.error}; event dropped`);
         return;
       }

@@ -17,6 +17,12 @@ const readBuffer = Buffer.allocUnsafe(64 * 1024);
  */
 export class FdSocket extends FdDuplex {
   private receivedFds: number[] = [];
+  /**
+   * The last read returned less than the buffer holds: the socket had no more then. The read loop's next
+   * read is skipped instead of costing a recvmsg that would say EAGAIN; anything that came since makes
+   * the fd readable again (level-triggered), as libuv does for its own streams after a partial read.
+   */
+  private readWasShort = false;
 
   constructor(fd: number, options: FdSocketOptions = {}) {
     checkFd(fd);
@@ -40,10 +46,21 @@ export class FdSocket extends FdDuplex {
     return this.enqueue(data, fds);
   }
 
+  /** A read round cut short by pause() must not skip the first read after resume(). */
+  override pause(): void {
+    this.readWasShort = false;
+    super.pause();
+  }
+
   protected readOnce(target: Uint8Array | null): number {
+    if (this.readWasShort) {
+      this.readWasShort = false;
+      return -1;
+    }
     const into = target ?? readBuffer;
     const result = recvmsg(this.fd, into, 0, into.byteLength);
     if (result === null) return -1;
+    this.readWasShort = result.bytes > 0 && result.bytes < into.byteLength;
     this.receivedFds = result.fds;
     if (result.bytes === 0) closeAll(result.fds); // fds never come without bytes; just in case
     return result.bytes;

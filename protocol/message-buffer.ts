@@ -1,5 +1,5 @@
 // Accumulates bytes and fds read from a Wayland socket and hands out whole messages (pure).
-import { DEFAULT_MAX_MESSAGE_SIZE, readHeader, type MessageHeader } from './wire-codec';
+import { DEFAULT_MAX_MESSAGE_SIZE, messageSizeAt, opcodeAt, readU32, type MessageHeader } from './wire-codec';
 
 export interface RawMessage extends MessageHeader {
   /** The whole message, header included: a view valid until the next push(). */
@@ -41,15 +41,18 @@ export class MessageBuffer {
 
   /** The next whole message, or null. Throws ProtocolError for an impossible header. */
   next(): RawMessage | null {
-    const header = readHeader(this.buf.subarray(0, this.end), this.start, this.maxMessageSize);
-    if (header === null || this.end - this.start < header.size) return null;
-    const bytes = this.buf.subarray(this.start, this.start + header.size);
-    this.start += header.size;
+    const buf = this.buf;
+    const start = this.start;
+    if (this.end - start < 8) return null;
+    const size = messageSizeAt(buf, start, this.maxMessageSize);
+    if (this.end - start < size) return null;
+    const message: RawMessage = { objectId: readU32(buf, start), opcode: opcodeAt(buf, start), size, bytes: buf.subarray(start, start + size) };
+    this.start = start + size;
     if (this.start === this.end) {
       this.start = 0;
       this.end = 0;
     }
-    return { ...header, bytes };
+    return message;
   }
 
   /** Removes and returns every queued fd (to close them). */

@@ -2,6 +2,7 @@
 import { ProtocolError } from './protocol-error';
 import type { ProtocolRegistry } from './registry';
 import type { InterfaceSpec, MessageSpec } from './types';
+import type { InterfaceTable, MessageEntry } from './message-table';
 import type { ArgValue, UntypedNewId } from './wire-codec';
 
 export const SERVER_ID_START = 0xff000000;
@@ -9,6 +10,8 @@ export const SERVER_ID_START = 0xff000000;
 export interface TrackedObject {
   id: number;
   iface: InterfaceSpec;
+  /** The per-message entries of its interface. */
+  table: InterfaceTable;
   version: number;
   /** Destroyed by a destructor but its id not yet free: late messages still parse, new requests are refused. */
   zombie: boolean;
@@ -20,13 +23,15 @@ export interface NewObject {
   version: number;
 }
 
+const NONE_CREATED: readonly NewObject[] = Object.freeze([]);
+
 export class ObjectMap {
   private readonly objects = new Map<number, TrackedObject>();
 
   constructor(readonly registry: ProtocolRegistry) {
     const display = registry.interface('wl_display');
     if (display === undefined) throw new Error('the protocol registry lacks wl_display');
-    this.objects.set(1, { id: 1, iface: display, version: 1, zombie: false });
+    this.objects.set(1, { id: 1, iface: display, table: registry.table('wl_display')!, version: 1, zombie: false });
   }
 
   get size(): number {
@@ -37,28 +42,38 @@ export class ObjectMap {
     return this.objects.get(id);
   }
 
-  /** The spec of a request the client sends to `id`, refusing unknown/dead objects and too-new opcodes. */
-  requestSpec(id: number, opcode: number): MessageSpec {
+  /** The entry of a request the client sends to `id`, refusing unknown/dead objects and too-new opcodes. */
+  request(id: number, opcode: number): MessageEntry {
     const obj = this.objects.get(id);
     if (obj === undefined || obj.zombie) throw new ProtocolError('UNKNOWN_OBJECT', `request to ${obj ? 'destroyed' : 'unknown'} object ${id}`);
-    const spec = obj.iface.requests[opcode];
-    if (spec === undefined || spec.since > obj.version) {
+    const entry = obj.table.requests[opcode];
+    if (entry === undefined || entry.spec.since > obj.version) {
       throw new ProtocolError('UNKNOWN_OPCODE', `${obj.iface.name}#${id} (version ${obj.version}) has no request ${opcode}`);
     }
-    return spec;
+    return entry;
+  }
+
+  /** The entry of an event the server sends from `id`; zombies still parse. */
+  event(id: number, opcode: number): MessageEntry {
+    const obj = this.objects.get(id);
+    if (obj === undefined) throw new ProtocolError('UNKNOWN_OBJECT', `event from unknown object ${id}`);
+    const entry = obj.table.events[opcode];
+    if (entry === undefined) throw new ProtocolError('UNKNOWN_OPCODE', `${obj.iface.name}#${id} has no event ${opcode}`);
+    return entry;
+  }
+
+  /** The spec of a request the client sends to `id`, refusing unknown/dead objects and too-new opcodes. */
+  requestSpec(id: number, opcode: number): MessageSpec {
+    return this.request(id, opcode).spec;
   }
 
   /** The spec of an event the server sends from `id`; zombies still parse. */
   eventSpec(id: number, opcode: number): MessageSpec {
-    const obj = this.objects.get(id);
-    if (obj === undefined) throw new ProtocolError('UNKNOWN_OBJECT', `event from unknown object ${id}`);
-    const spec = obj.iface.events[opcode];
-    if (spec === undefined) throw new ProtocolError('UNKNOWN_OPCODE', `${obj.iface.name}#${id} has no event ${opcode}`);
-    return spec;
+    return this.event(id, opcode).spec;
   }
 
   /** Applies a parsed request: creates its new objects, marks destructors. Returns the objects created. */
-  applyRequest(id: number, spec: MessageSpec, args: readonly ArgValue[]): NewObject[] {
+  applyRequest(id: number, spec: MessageSpec, args: readonly ArgValue[]): readonly NewObject[] {
     const parent = this.objects.get(id) as TrackedObject;
     const created = this.createObjects(parent, spec, args, false);
     if (spec.destructor) this.destroy(parent);
@@ -66,13 +81,13 @@ export class ObjectMap {
   }
 
   /** Applies a parsed event: new server objects, destructor events and wl_display.delete_id. */
-  applyEvent(id: number, spec: MessageSpec, args: readonly ArgValue[]): NewObject[] {
+  applyEvent(id: number, spec: MessageSpec, args: readonly ArgValue[]): readonly NewObject[] {
     const parent = this.objects.get(id) as TrackedObject;
     if (id === 1 && spec.name === 'delete_id') {
       const gone = args[0] as number;
       const obj = this.objects.get(gone);
       if (obj !== undefined && gone < SERVER_ID_START) this.objects.delete(gone);
-      return [];
+      return NONE_CREATED;
     }
     const created = this.createObjects(parent, spec, args, true);
     if (spec.destructor) this.destroy(parent);
@@ -84,10 +99,11 @@ export class ObjectMap {
     obj.zombie = true;
   }
 
-  private createObjects(parent: TrackedObject, spec: MessageSpec, args: readonly ArgValue[], fromServer: boolean): NewObject[] {
-    const out: NewObject[] = [];
-    spec.args.forEach((arg, i) => {
-      if (arg.type !== 'new_id') return;
+  private createObjects(parent: TrackedObject, spec: MessageSpec, args: readonly ArgValue[], fromServer: boolean): readonly NewObject[] {
+    let out: NewObject[] | null = null;
+    for (let i = 0; i < spec.args.length; i++) {
+      const arg = spec.args[i];
+      if (arg.type !== 'new_id') continue;
       let id: number;
       let iface: InterfaceSpec | undefined;
       let version: number;
@@ -110,9 +126,9 @@ export class ObjectMap {
       if (existing !== undefined && !(fromServer && existing.zombie)) {
         throw new ProtocolError('BAD_NEW_ID', `${parent.iface.name}#${parent.id}.${spec.name}: id ${id} is already in use by ${existing.iface.name}`);
       }
-      this.objects.set(id, { id, iface, version, zombie: false });
-      out.push({ id, iface, version });
-    });
-    return out;
+      this.objects.set(id, { id, iface, table: this.registry.table(iface.name)!, version, zombie: false });
+      (out ??= []).push({ id, iface, version });
+    }
+    return out ?? NONE_CREATED;
   }
 }

@@ -1,6 +1,7 @@
 // Looks up Wayland interfaces and message signatures by name and opcode (pure: no I/O).
 import { isDeepStrictEqual } from 'node:util';
 import { ALL_PROTOCOLS } from './generated';
+import { buildInterfaceTable, type InterfaceTable } from './message-table';
 import type { InterfaceSpec, MessageSpec, ProtocolSpec } from './types';
 import { parseProtocolXml } from './xml-to-spec';
 
@@ -9,6 +10,7 @@ export class ProtocolRegistry {
   /** Which protocol source defined each interface, for conflict messages. */
   private readonly origins = new Map<string, string>();
   private readonly fdCounts = new WeakMap<MessageSpec, number>();
+  private readonly tables = new Map<string, InterfaceTable>();
 
   /** A new registry holding every generated table (wayland.xml and wayland-protocols). */
   static builtin(): ProtocolRegistry {
@@ -37,6 +39,7 @@ export class ProtocolRegistry {
       deepFreeze(iface);
       this.interfaces.set(iface.name, iface);
       this.origins.set(iface.name, spec.source);
+      this.tables.set(iface.name, buildInterfaceTable(iface));
       for (const message of [...iface.requests, ...iface.events]) {
         this.fdCounts.set(message, message.args.filter((a) => a.type === 'fd').length);
       }
@@ -52,6 +55,11 @@ export class ProtocolRegistry {
 
   interface(name: string): InterfaceSpec | undefined {
     return this.interfaces.get(name);
+  }
+
+  /** The per-message entries of a known interface. */
+  table(name: string): InterfaceTable | undefined {
+    return this.tables.get(name);
   }
 
   has(name: string): boolean {

@@ -47,21 +47,42 @@ function view(buf: Uint8Array): DataView {
 
 const pad4 = (n: number): number => (n + 3) & ~3;
 
+/** The little-endian unsigned 32-bit word at `p` (the caller checked that 4 bytes are there). */
+export function readU32(buf: Uint8Array, p: number): number {
+  return (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
+}
+
+function readI32(buf: Uint8Array, p: number): number {
+  return buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24);
+}
+
+/**
+ * The size of the message whose header is at `offset`: -1 when fewer than 8 bytes are there;
+ * throws BAD_MESSAGE_SIZE for a size that no valid message has.
+ */
+export function messageSizeAt(buf: Uint8Array, offset: number, maxSize = DEFAULT_MAX_MESSAGE_SIZE): number {
+  if (buf.byteLength - offset < HEADER_SIZE) return -1;
+  const size = buf[offset + 6] | (buf[offset + 7] << 8);
+  if (size < HEADER_SIZE || size % 4 !== 0 || size > maxSize) {
+    const opcode = buf[offset + 4] | (buf[offset + 5] << 8);
+    throw new ProtocolError('BAD_MESSAGE_SIZE', `object ${readU32(buf, offset)} opcode ${opcode}: message size ${size} is invalid (8..${maxSize}, multiple of 4)`);
+  }
+  return size;
+}
+
+/** The opcode of the message whose header is at `offset`. */
+export function opcodeAt(buf: Uint8Array, offset: number): number {
+  return buf[offset + 4] | (buf[offset + 5] << 8);
+}
+
 /**
  * Reads the 8-byte header at `offset`. Returns null when fewer than 8 bytes are there;
  * throws BAD_MESSAGE_SIZE for a size that no valid message has.
  */
 export function readHeader(buf: Uint8Array, offset: number, maxSize = DEFAULT_MAX_MESSAGE_SIZE): MessageHeader | null {
-  if (buf.byteLength - offset < HEADER_SIZE) return null;
-  const dv = view(buf);
-  const objectId = dv.getUint32(offset, true);
-  const word = dv.getUint32(offset + 4, true);
-  const size = word >>> 16;
-  const opcode = word & 0xffff;
-  if (size < HEADER_SIZE || size % 4 !== 0 || size > maxSize) {
-    throw new ProtocolError('BAD_MESSAGE_SIZE', `object ${objectId} opcode ${opcode}: message size ${size} is invalid (8..${maxSize}, multiple of 4)`);
-  }
-  return { objectId, opcode, size };
+  const size = messageSizeAt(buf, offset, maxSize);
+  if (size < 0) return null;
+  return { objectId: readU32(buf, offset), opcode: opcodeAt(buf, offset), size };
 }
 
 /** Number of `fd` arguments in a message. */
@@ -71,56 +92,60 @@ export function countFds(spec: MessageSpec): number {
   return n;
 }
 
+function truncated(where: string, arg: ArgSpec): never {
+  throw new ProtocolError('TRUNCATED_ARGUMENT', `${where}: argument '${arg.name}' runs past the end of the message`);
+}
+
+/** The string (or null) whose length word is at `p`; the caller then skips 4 + pad4(length) bytes. */
+function readString(buf: Uint8Array, p: number, end: number, arg: ArgSpec, nullable: boolean, where: string): string | null {
+  if (p + 4 > end) truncated(where, arg);
+  const len = readU32(buf, p);
+  p += 4;
+  if (len === 0) {
+    if (!nullable) throw new ProtocolError('NULL_STRING', `${where}: string '${arg.name}' is null but not nullable`);
+    return null;
+  }
+  if (len > end - p) throw new ProtocolError('TRUNCATED_ARGUMENT', `${where}: string '${arg.name}' of ${len} bytes runs past the end of the message`);
+  if (buf[p + len - 1] !== 0) throw new ProtocolError('STRING_NOT_TERMINATED', `${where}: string '${arg.name}' is not NUL-terminated`);
+  if (p + pad4(len) > end) throw new ProtocolError('TRUNCATED_ARGUMENT', `${where}: padding of string '${arg.name}' runs past the end of the message`);
+  return utf8.decode(buf.subarray(p, p + len - 1));
+}
+
 /**
  * Decodes the arguments of one whole message (`body` = bytes after the header).
  * Takes its fds from the front of `fds` only when the whole message is valid.
  */
 export function decodeArgs(body: Uint8Array, spec: MessageSpec, fds: number[], where = spec.name): { args: ArgValue[]; fds: number[] } {
-  const dv = view(body);
-  const end = body.byteLength;
+  return decodeArgsIn(body, 0, body.byteLength, spec, fds, where);
+}
+
+/** decodeArgs of the body at buf[start, end), without a view of it. */
+export function decodeArgsIn(buf: Uint8Array, start: number, end: number, spec: MessageSpec, fds: number[], where: string): { args: ArgValue[]; fds: number[] } {
   const args: ArgValue[] = [];
-  let p = 0;
+  const specArgs = spec.args;
+  let p = start;
   let fdCount = 0;
-
-  const need = (n: number, arg: ArgSpec): void => {
-    if (p + n > end) throw new ProtocolError('TRUNCATED_ARGUMENT', `${where}: argument '${arg.name}' runs past the end of the message`);
-  };
-  const readString = (arg: ArgSpec, nullable: boolean): string | null => {
-    need(4, arg);
-    const len = dv.getUint32(p, true);
-    p += 4;
-    if (len === 0) {
-      if (!nullable) throw new ProtocolError('NULL_STRING', `${where}: string '${arg.name}' is null but not nullable`);
-      return null;
-    }
-    if (len > end - p) throw new ProtocolError('TRUNCATED_ARGUMENT', `${where}: string '${arg.name}' of ${len} bytes runs past the end of the message`);
-    if (body[p + len - 1] !== 0) throw new ProtocolError('STRING_NOT_TERMINATED', `${where}: string '${arg.name}' is not NUL-terminated`);
-    const s = utf8.decode(body.subarray(p, p + len - 1));
-    p += pad4(len);
-    if (p > end) throw new ProtocolError('TRUNCATED_ARGUMENT', `${where}: padding of string '${arg.name}' runs past the end of the message`);
-    return s;
-  };
-
-  for (const arg of spec.args) {
+  for (let i = 0; i < specArgs.length; i++) {
+    const arg = specArgs[i];
     switch (arg.type) {
       case 'int':
-        need(4, arg);
-        args.push(dv.getInt32(p, true));
+        if (p + 4 > end) truncated(where, arg);
+        args.push(readI32(buf, p));
         p += 4;
         break;
       case 'uint':
-        need(4, arg);
-        args.push(dv.getUint32(p, true));
+        if (p + 4 > end) truncated(where, arg);
+        args.push(readU32(buf, p));
         p += 4;
         break;
       case 'fixed':
-        need(4, arg);
-        args.push(dv.getInt32(p, true) / 256);
+        if (p + 4 > end) truncated(where, arg);
+        args.push(readI32(buf, p) / 256);
         p += 4;
         break;
       case 'object': {
-        need(4, arg);
-        const id = dv.getUint32(p, true);
+        if (p + 4 > end) truncated(where, arg);
+        const id = readU32(buf, p);
         p += 4;
         if (id === 0 && !arg.nullable) throw new ProtocolError('NULL_OBJECT', `${where}: object '${arg.name}' is null but not nullable`);
         args.push(id);
@@ -128,31 +153,33 @@ export function decodeArgs(body: Uint8Array, spec: MessageSpec, fds: number[], w
       }
       case 'new_id': {
         if (arg.interface === undefined) {
-          const iface = readString(arg, false) as string;
-          need(8, arg);
-          const version = dv.getUint32(p, true);
-          const id = dv.getUint32(p + 4, true);
+          const iface = readString(buf, p, end, arg, false, where) as string;
+          p += 4 + pad4(readU32(buf, p));
+          if (p + 8 > end) truncated(where, arg);
+          const version = readU32(buf, p);
+          const id = readU32(buf, p + 4);
           p += 8;
           if (id === 0) throw new ProtocolError('NULL_NEW_ID', `${where}: new_id '${arg.name}' is 0`);
           args.push({ interface: iface, version, id });
           break;
         }
-        need(4, arg);
-        const id = dv.getUint32(p, true);
+        if (p + 4 > end) truncated(where, arg);
+        const id = readU32(buf, p);
         p += 4;
         if (id === 0) throw new ProtocolError('NULL_NEW_ID', `${where}: new_id '${arg.name}' is 0`);
         args.push(id);
         break;
       }
       case 'string':
-        args.push(readString(arg, arg.nullable === true));
+        args.push(readString(buf, p, end, arg, arg.nullable === true, where));
+        p += 4 + pad4(readU32(buf, p));
         break;
       case 'array': {
-        need(4, arg);
-        const len = dv.getUint32(p, true);
+        if (p + 4 > end) truncated(where, arg);
+        const len = readU32(buf, p);
         p += 4;
         if (len > end - p || pad4(len) > end - p) throw new ProtocolError('TRUNCATED_ARGUMENT', `${where}: array '${arg.name}' of ${len} bytes runs past the end of the message`);
-        args.push(body.slice(p, p + len));
+        args.push(buf.slice(p, p + len));
         p += pad4(len);
         break;
       }
@@ -163,7 +190,7 @@ export function decodeArgs(body: Uint8Array, spec: MessageSpec, fds: number[], w
     }
   }
   if (p !== end) throw new ProtocolError('TRAILING_BYTES', `${where}: ${end - p} bytes left after the last argument`);
-  return { args, fds: fds.splice(0, fdCount) };
+  return { args, fds: fdCount === 0 ? [] : fds.splice(0, fdCount) };
 }
 
 /**

@@ -215,3 +215,31 @@ t.test('a write error closes the socket with that error', async (t) => {
   const [error] = await closed;
   t.match(error, { code: /^(EPIPE|ECONNRESET)$/, syscall: 'sendmsg' });
 });
+
+t.test('a short read ends the read loop without a recvmsg that would say EAGAIN; later data still comes', async (t) => {
+  const native = require('../../native/index') as { recvmsg: typeof recvmsg };
+  const real = native.recvmsg;
+  let calls = 0;
+  native.recvmsg = (...args: Parameters<typeof recvmsg>) => {
+    calls++;
+    return real(...args);
+  };
+  t.teardown(() => {
+    native.recvmsg = real;
+  });
+  const [a, b] = pair();
+  const first = collect(b, 3);
+  a.write(Buffer.from('one'));
+  t.equal((await first).data.toString(), 'one');
+  t.equal(calls, 1, 'one recvmsg for one short read');
+  const second = collect(b, 3);
+  a.write(Buffer.from('two'));
+  t.equal((await second).data.toString(), 'two', 'the fd stays readable for what came after');
+  b.pause();
+  a.write(Buffer.from('three'));
+  await new Promise((r) => setTimeout(r, 20));
+  const third = collect(b, 5);
+  b.resume();
+  t.equal((await third).data.toString(), 'three', 'resume() reads at once');
+  await closeBoth(a, b);
+});

@@ -1,7 +1,9 @@
 // Wayland wire codec: hex fixtures for every argument type, partial input and every malformed case.
 import t, { type Test } from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { NEED_MORE, decodeArgs, encodeMessage, parseMessage, readHeader, type ParsedMessage } from '../../protocol/wire-codec';
+import {
+  NEED_MORE, decodeArgs, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, parseMessage, readHeader, readU32, type ParsedMessage,
+} from '../../protocol/wire-codec';
 import { ProtocolError } from '../../protocol/protocol-error';
 import type { MessageSpec } from '../../protocol/types';
 
@@ -142,4 +144,26 @@ t.test('encode rejects values of the wrong type for every argument type', async 
     if (arg.type === 'string' && !arg.nullable) good[i] = 5;
     expectCode(t, 'BAD_ARGUMENT', () => encodeMessage(1, 0, everything, good as never), `${arg.type} ${arg.name}`);
   }
+});
+
+t.test('decodeArgsIn decodes a body in place, as decodeArgs does its view', (t) => {
+  const whole = hex(BIND_HEX);
+  const inPlace = decodeArgsIn(whole, 8, whole.byteLength, bind, [], 'bind');
+  t.same(inPlace, decodeArgs(whole.subarray(8), bind, []));
+  t.same(inPlace.args, [1, { interface: 'wl_compositor', version: 4, id: 3 }]);
+  expectCode(t, 'TRAILING_BYTES', () => decodeArgsIn(whole, 8, whole.byteLength, getRegistry, [], 'x'), 'the end bounds the body');
+  expectCode(t, 'TRUNCATED_ARGUMENT', () => decodeArgsIn(whole, 8, 12, bind, [], 'x'), 'nothing past the end is read');
+  t.end();
+});
+
+t.test('messageSizeAt and the header fields', (t) => {
+  const two = hex(`${GET_REGISTRY_HEX} ${BIND_HEX}`);
+  t.equal(messageSizeAt(two, 0), 12);
+  t.equal(messageSizeAt(two, 12), 40);
+  t.equal(readU32(two, 12), 2, 'object id');
+  t.equal(opcodeAt(two, 12), 0);
+  t.equal(messageSizeAt(two, two.byteLength - 4), -1, 'fewer than 8 bytes');
+  expectCode(t, 'BAD_MESSAGE_SIZE', () => messageSizeAt(hex('01000000 00000a00'), 0), 'size not a multiple of 4');
+  t.equal(readU32(hex('ffffffff'), 0), 0xffffffff, 'unsigned');
+  t.end();
 });
