@@ -9,13 +9,11 @@
         "native/messages.cc",
         "native/fd_io.cc",
         "native/memory.cc",
-        "native/fd_watcher.cc",
-        "native/split_pread.cc"
+        "native/fd_watcher.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2", "-pthread"],
-      "ldflags": ["-pthread"]
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]
     }
   ]
 }

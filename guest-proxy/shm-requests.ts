@@ -1,6 +1,6 @@
 // Guest handling of the requests that shape shm content: pools, buffers, attach/damage/commit.
 import { readSync } from 'node:fs';
-import { closeAll, dup, preadSplit } from '../native/index';
+import { closeAll, dup } from '../native/index';
 import { FrameKind } from '../protocol/channel-frames';
 import { BufferPool } from '../link/buffer-pool';
 import { ProtocolError } from '../protocol/protocol-error';
@@ -125,7 +125,7 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
   if (buffer.block !== null && region !== null) {
     // the compositor reads the region itself: copy the damage into it, nothing goes over the channel
     const base = buffer.block.offset;
-    for (const r of writes.ranges) c.stats.regionBytes += preadSplit(pool.fd, region.bytes, base + r.start, r.end - r.start, r.start);
+    for (const r of writes.ranges) c.stats.regionBytes += Math.max(0, readSync(pool.fd, region.bytes, base + r.start, r.end - r.start, r.start));
     for (const w of writes.rects) {
       for (let i = 0, at = w.start; i < w.rows; i++, at += w.stride) c.stats.regionBytes += Math.max(0, readSync(pool.fd, region.bytes, base + at, w.rowBytes, at));
     }

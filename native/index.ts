@@ -172,16 +172,6 @@ export function sendfile(outFd: number, inFd: number, offset: number, count: num
   return native.sendfile(outFd, inFd, offset, count);
 }
 
-/**
- * pread(2) of `length` bytes at `position` into buffer[offset..]; ranges of 1 MiB and more are
- * copied by two threads, half each. Bytes read: short only at the end of the file.
- */
-export function preadSplit(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
-  checkFd(fd);
-  checkBytes(buffer, offset, length);
-  return native.preadSplit(fd, buffer, offset, length, position);
-}
-
 /** [readFd, writeFd], both O_CLOEXEC|O_NONBLOCK. */
 export function pipe2(): [number, number] {
   return native.pipe2();

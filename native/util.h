@@ -35,6 +35,5 @@ void InitMessages(Napi::Env env, Napi::Object exports);
 void InitFdIo(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitFdWatcher(Napi::Env env, Napi::Object exports);
-void InitSplitPread(Napi::Env env, Napi::Object exports);
 
 }  // namespace wayvio

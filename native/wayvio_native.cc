@@ -9,7 +9,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   wayvio::InitFdIo(env, exports);
   wayvio::InitMemory(env, exports);
   wayvio::InitFdWatcher(env, exports);
-  wayvio::InitSplitPread(env, exports);
   return exports;
 }
 

@@ -33,7 +33,6 @@ export interface WayvioNative {
   read(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   write(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   sendfile(outFd: number, inFd: number, offset: number, count: number): number;
-  preadSplit(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
   shutdownWrite(fd: number): void;
 
   pipe2(): [number, number];

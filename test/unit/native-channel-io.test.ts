@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { ftruncateSync, writeSync } from 'node:fs';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { isOpen } from '../helpers/indexed-memfds';
-import { closeAll, dup, memfdCreate, pipe2, preadSplit, sendfile, socketpair } from '../../native/index';
+import { closeAll, dup, memfdCreate, pipe2, sendfile, socketpair } from '../../native/index';
 import { FdSocket } from '../../native/fd-socket';
 import { FdStream } from '../../native/fd-stream';
 
@@ -128,18 +128,4 @@ t.test('halfClose: end() lets the peer still send until it closes', async (t) =>
   await peerEnded; // the peer read end of stream and closed
   await once(ending, 'close');
   t.ok(ending.destroyed, 'closed once the peer closed');
-});
-
-t.test('preadSplit copies small and large ranges exactly, short only at the end of the file', async (t) => {
-  const body = pattern(5 * 1024 * 1024 + 123);
-  const file = memfdWith(body);
-  t.teardown(() => closeAll([file]));
-  const out = new Uint8Array(body.byteLength + 10);
-  t.equal(preadSplit(file, out, 10, 1000, 7), 1000, 'a small range');
-  t.ok(Buffer.from(out.subarray(10, 1010)).equals(body.subarray(7, 1007)));
-  out.fill(0);
-  t.equal(preadSplit(file, out, 3, body.byteLength - 1, 1), body.byteLength - 1, 'a large range, two threads');
-  t.ok(Buffer.from(out.subarray(3, 3 + body.byteLength - 1)).equals(body.subarray(1)), 'every byte in place');
-  t.equal(preadSplit(file, out, 0, 4 * 1024 * 1024, body.byteLength - 1000), 1000, 'past the end: what there is');
-  t.throws(() => preadSplit(file, out, 0, out.byteLength + 1, 0), 'a range outside the buffer is refused');
 });
