@@ -19,6 +19,8 @@ export interface FdDuplexOptions {
 
 /** Reads per readiness callback before yielding to other fds (epoll is level-triggered). */
 const READS_PER_EVENT = 16;
+/** One receive buffer for every stream: each read is copied out before the next one. */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
 /** Stands in for the bytes of a file that shrank while its range was queued. */
 const ZEROS = new Uint8Array(64 * 1024);
 /** sendfile's answers for an output fd it cannot write to. */
@@ -122,10 +124,10 @@ export abstract class FdDuplex extends EventEmitter {
     process.nextTick(() => this.emit('close', error));
   }
 
-  /** One read syscall into target (or the subclass's buffer): -1 on EAGAIN, 0 at EOF, else bytes read; then deliver() emits them. */
-  protected abstract readOnce(target: Uint8Array | null): number;
-  /** Emits what the last readOnce() read. Listener exceptions propagate as uncaught. */
-  protected abstract deliver(bytes: number, target: Uint8Array | null): void;
+  /** One read syscall into `into`: -1 on EAGAIN, 0 at EOF, else bytes read; then deliver() emits them. */
+  protected abstract readOnce(into: Uint8Array): number;
+  /** Emits what the last readOnce() read (a copy, or a view of the read target). Listener exceptions propagate as uncaught. */
+  protected abstract deliver(data: Uint8Array): void;
   /** One write of data with fds: bytes written or -1 on EAGAIN. */
   protected abstract writeOnce(data: Uint8Array, fds: number[]): number;
 
@@ -194,9 +196,11 @@ export abstract class FdDuplex extends EventEmitter {
     for (let i = 0; i < READS_PER_EVENT && this.readable && !this.paused && !this.#destroyed; i++) {
       let n: number;
       let target: Uint8Array | null;
+      let into: Uint8Array;
       try {
         target = this.readTarget?.() ?? null;
-        n = this.readOnce(target);
+        into = target ?? readBuffer;
+        n = this.readOnce(into);
       } catch (e) {
         this.destroy(e as NativeError);
         return;
@@ -207,7 +211,9 @@ export abstract class FdDuplex extends EventEmitter {
         this.emit('end');
         return;
       }
-      this.deliver(n, target);
+      this.deliver(target === null ? Buffer.from(readBuffer.subarray(0, n)) : target.subarray(0, n));
+      // a short read emptied the fd: the next read would only say EAGAIN, and epoll reports what comes later
+      if (n < into.byteLength) return;
     }
   }
 

@@ -5,9 +5,6 @@ import { checkFd, invalidArgType } from './errors';
 
 export type FdSocketOptions = Omit<FdDuplexOptions, 'readable'>;
 
-/** One receive buffer for every socket: each read is copied out before the next one. */
-const readBuffer = Buffer.allocUnsafe(64 * 1024);
-
 /**
  * Events: 'data' (bytes: Buffer, fds: number[]) — the listener owns the fds (with no 'data'
  * listener they are closed); 'drain'; 'end'; 'close' (error?) once. write() takes ownership of
@@ -17,12 +14,6 @@ const readBuffer = Buffer.allocUnsafe(64 * 1024);
  */
 export class FdSocket extends FdDuplex {
   private receivedFds: number[] = [];
-  /**
-   * The last read returned less than the buffer holds: the socket had no more then. The read loop's next
-   * read is skipped instead of costing a recvmsg that would say EAGAIN; anything that came since makes
-   * the fd readable again (level-triggered), as libuv does for its own streams after a partial read.
-   */
-  private readWasShort = false;
 
   constructor(fd: number, options: FdSocketOptions = {}) {
     checkFd(fd);
@@ -46,30 +37,17 @@ export class FdSocket extends FdDuplex {
     return this.enqueue(data, fds);
   }
 
-  /** A read round cut short by pause() must not skip the first read after resume(). */
-  override pause(): void {
-    this.readWasShort = false;
-    super.pause();
-  }
-
-  protected readOnce(target: Uint8Array | null): number {
-    if (this.readWasShort) {
-      this.readWasShort = false;
-      return -1;
-    }
-    const into = target ?? readBuffer;
+  protected readOnce(into: Uint8Array): number {
     const result = recvmsg(this.fd, into, 0, into.byteLength);
     if (result === null) return -1;
-    this.readWasShort = result.bytes > 0 && result.bytes < into.byteLength;
     this.receivedFds = result.fds;
     if (result.bytes === 0) closeAll(result.fds); // fds never come without bytes; just in case
     return result.bytes;
   }
 
-  protected deliver(bytes: number, target: Uint8Array | null): void {
+  protected deliver(data: Uint8Array): void {
     const fds = this.receivedFds;
     this.receivedFds = [];
-    const data = target === null ? Buffer.from(readBuffer.subarray(0, bytes)) : target.subarray(0, bytes);
     if (this.listenerCount('data') === 0) {
       closeAll(fds);
       return;

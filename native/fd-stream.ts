@@ -5,8 +5,6 @@ import { checkFd } from './errors';
 
 export type FdStreamOptions = FdDuplexOptions;
 
-const readBuffer = Buffer.allocUnsafe(64 * 1024);
-
 /**
  * Events: 'data' (bytes: Buffer), 'drain', 'end' (read returned 0), 'close' (error?) once.
  * Pass { readable: false } for a write-only fd such as a pipe's write end. A virtio port with
@@ -26,13 +24,12 @@ export class FdStream extends FdDuplex {
     return this.enqueue(data, [], onSent);
   }
 
-  protected readOnce(target: Uint8Array | null): number {
-    const into = target ?? readBuffer;
+  protected readOnce(into: Uint8Array): number {
     return read(this.fd, into, 0, into.byteLength);
   }
 
-  protected deliver(bytes: number, target: Uint8Array | null): void {
-    this.emit('data', target === null ? Buffer.from(readBuffer.subarray(0, bytes)) : target.subarray(0, bytes));
+  protected deliver(data: Uint8Array): void {
+    this.emit('data', data);
   }
 
   protected writeOnce(data: Uint8Array): number {

@@ -1,5 +1,6 @@
 // ByteStream over the native fd streams: UNIX sockets, virtio-serial / character devices and AF_VSOCK sockets.
 import type { FdDuplex } from '../native/fd-duplex';
+import { closeAll } from '../native/index';
 import { ByteStream } from './byte-stream';
 
 export class FdByteStream extends ByteStream {
@@ -30,7 +31,7 @@ export class FdByteStream extends ByteStream {
 
   override writeFile(fd: number, offset: number, length: number, flushed?: () => void): boolean {
     if (this.closed) {
-      this.fdStream.writeFile({ fd, offset, length }); // closes fd
+      closeAll([fd]);
       return false;
     }
     return this.fdStream.writeFile({ fd, offset, length }, flushed);
