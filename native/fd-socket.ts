@@ -1,9 +1,12 @@
 // FdSocket: a connected nonblocking UNIX stream socket that carries fds with its bytes (SCM_RIGHTS).
 import { FdDuplex, type FdDuplexOptions } from './fd-duplex';
-import { MAX_FDS_PER_SENDMSG, closeAll, recvmsg, sendmsg } from './index';
+import { MAX_FDS_PER_SENDMSG, closeAll, recvmsg, sendmsg, setSocketBuffers } from './index';
 import { checkFd, invalidArgType } from './errors';
 
-export type FdSocketOptions = Omit<FdDuplexOptions, 'readable'>;
+export interface FdSocketOptions extends Omit<FdDuplexOptions, 'readable'> {
+  /** SO_SNDBUF and SO_RCVBUF in bytes (capped by the kernel); default: the kernel's. */
+  bufferBytes?: number;
+}
 
 /**
  * Events: 'data' (bytes: Buffer, fds: number[]) — the listener owns the fds (with no 'data'
@@ -15,8 +18,17 @@ export type FdSocketOptions = Omit<FdDuplexOptions, 'readable'>;
 export class FdSocket extends FdDuplex {
   private receivedFds: number[] = [];
 
+  /** Takes ownership of fd, also when it throws (then fd is closed). */
   constructor(fd: number, options: FdSocketOptions = {}) {
     checkFd(fd);
+    if (options.bufferBytes !== undefined) {
+      try {
+        setSocketBuffers(fd, options.bufferBytes);
+      } catch (e) {
+        closeAll([fd]);
+        throw e;
+      }
+    }
     super(fd, MAX_FDS_PER_SENDMSG, options);
   }
 

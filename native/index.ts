@@ -77,6 +77,12 @@ export function shutdownWrite(fd: number): void {
   native.shutdownWrite(fd);
 }
 
+/** SO_SNDBUF and SO_RCVBUF (the kernel caps them at net.core.wmem_max/rmem_max); returns the send buffer in effect. */
+export function setSocketBuffers(fd: number, bytes: number): number {
+  checkFd(fd);
+  return native.setSocketBuffers(fd, bytes);
+}
+
 /** accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; -1 when no connection is pending. */
 export function accept(fd: number): number {
   checkFd(fd);

@@ -120,6 +120,23 @@ Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// SO_SNDBUF and SO_RCVBUF; the kernel caps them at net.core.[wr]mem_max. Returns the send size in effect.
+Napi::Value SetSocketBuffers(const Napi::CallbackInfo& info) {
+  int fd;
+  uint32_t bytes;
+  if (!ArgFd(info, 0, &fd) || !ArgUint32(info, 1, "bytes", &bytes)) return info.Env().Undefined();
+  int value = static_cast<int>(bytes > INT32_MAX / 2 ? INT32_MAX / 2 : bytes);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, sizeof value) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, sizeof value) < 0) {
+    ThrowErrno(info.Env(), errno, "setsockopt");
+    return info.Env().Undefined();
+  }
+  int effective = 0;
+  socklen_t len = sizeof effective;
+  getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &effective, &len);
+  return Napi::Number::New(info.Env(), effective);
+}
+
 Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
   std::string path;
   if (!ArgString(info, 0, "path", &path)) return info.Env().Undefined();
@@ -191,6 +208,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
   exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
   exports.Set("unixConnect", Napi::Function::New(env, UnixConnect, "unixConnect"));
+  exports.Set("setSocketBuffers", Napi::Function::New(env, SetSocketBuffers, "setSocketBuffers"));
   exports.Set("shutdownWrite", Napi::Function::New(env, ShutdownWrite, "shutdownWrite"));
   exports.Set("vsockListen", Napi::Function::New(env, VsockListen, "vsockListen"));
   exports.Set("vsockConnect", Napi::Function::New(env, VsockConnect, "vsockConnect"));

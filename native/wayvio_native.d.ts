@@ -34,6 +34,7 @@ export interface WayvioNative {
   write(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   sendfile(outFd: number, inFd: number, offset: number, count: number): number;
   shutdownWrite(fd: number): void;
+  setSocketBuffers(fd: number, bytes: number): number;
 
   pipe2(): [number, number];
   flock(fd: number, operation: number, nonblocking: boolean): boolean;

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import {
-  VMADDR_CID_HOST, accept, closeAll, isNativeError, recvmsg, sendmsg, socketError, unixConnect, unixListen, vsockConnect, vsockListen,
+  VMADDR_CID_HOST, accept, closeAll, isNativeError, pipe2, recvmsg, sendmsg, setSocketBuffers, socketError, socketpair, unixConnect, unixListen, vsockConnect,
+  vsockListen,
 } from '../../native/index';
 import { vsockConnectAsync } from '../../native/vsock-connect';
+import { FdSocket } from '../../native/fd-socket';
 
 checkFdLeaks(t);
 
@@ -78,4 +80,17 @@ t.test('AF_VSOCK: a Node-style error (or a socket) and the process survives', as
   } catch (e) {
     t.match(e, { code: /^E[A-Z0-9]+$/, errno: Number, syscall: /^(socket|connect)$/ }, `async: ${(e as Error).message}`);
   }
+});
+
+t.test('socket buffers: the kernel doubles the request and caps it at wmem_max', async (t) => {
+  const wmemMax = Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8'));
+  const [a, b] = socketpair();
+  t.equal(setSocketBuffers(a, 300_000), 2 * Math.min(300_000, wmemMax));
+  t.equal(setSocketBuffers(a, 2 ** 31), 2 * wmemMax, 'a huge request is capped, not refused');
+  closeAll([a, b]);
+  const [r, w] = pipe2();
+  t.throws(() => setSocketBuffers(r, 4096), { code: 'ENOTSOCK', syscall: 'setsockopt' });
+  t.throws(() => new FdSocket(w, { bufferBytes: 4096 }), { code: 'ENOTSOCK' }, 'FdSocket refuses a pipe');
+  t.throws(() => readFileSync(`/proc/self/fdinfo/${w}`), { code: 'ENOENT' }, 'and closed the fd it was given');
+  closeAll([r]);
 });
