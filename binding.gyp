@@ -9,6 +9,7 @@
         "native/messages.cc",
         "native/fd_io.cc",
         "native/memory.cc",
+        "native/guarded_copy.cc",
         "native/fd_watcher.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -282,6 +282,17 @@ export function munmap(buffer: ArrayBuffer): boolean {
   return native.munmap(buffer);
 }
 
+/**
+ * Copies `rows` rows of `rowBytes` bytes, `stride` apart, from a mapping made by mmap() to
+ * `dst` (memcpy). Meant for files another process can shrink: if the source faults (SIGBUS),
+ * the whole source mapping is replaced by zero pages, the copy completes with zeros and the
+ * result is false; the mapping then only reads zeros and should be unmapped. Ranges outside
+ * either buffer throw ERANGE.
+ */
+export function copyRows(src: ArrayBuffer, srcOffset: number, dst: Uint8Array, dstOffset: number, rowBytes: number, rows = 1, stride = rowBytes): boolean {
+  return native.copyRows(src, srcOffset, dst, dstOffset, rowBytes, rows, stride);
+}
+
 /** Bytes currently mapped by mmap() in this process. */
 export function mappedBytes(): number {
   return native.mappedBytes();

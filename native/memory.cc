@@ -151,6 +151,16 @@ Napi::Value Munmap(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+}  // namespace
+
+bool IsMapping(void* address, size_t length) {
+  std::lock_guard<std::mutex> guard(registry_lock);
+  auto it = registry.find(address);
+  return it != registry.end() && it->second->length == length;
+}
+
+namespace {
+
 Napi::Value MappedBytes(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> guard(registry_lock);
   return Napi::Number::New(info.Env(), static_cast<double>(mapped_bytes));

@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   wayvio::InitFdIo(env, exports);
   wayvio::InitMemory(env, exports);
   wayvio::InitFdWatcher(env, exports);
+  wayvio::InitGuardedCopy(env, exports);
   return exports;
 }
 

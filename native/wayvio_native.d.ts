@@ -49,6 +49,7 @@ export interface WayvioNative {
   mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer;
   munmap(buffer: ArrayBuffer): boolean;
   mappedBytes(): number;
+  copyRows(src: ArrayBuffer, srcOffset: number, dst: Uint8Array, dstOffset: number, rowBytes: number, rows: number, stride: number): boolean;
 
   FdWatcher: RawFdWatcherConstructor;
 

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { spawnSync } from 'node:child_process';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import {
-  F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, addSeals, closeAll, getSeals, mappedBytes, memfdCreate, mmap, munmap,
+  F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, addSeals, closeAll, copyRows, getSeals, mappedBytes, memfdCreate, mmap, munmap,
   recvmsg, sendmsg, socketpair,
 } from '../../native/index';
 
@@ -163,4 +164,65 @@ t.test('dropped ArrayBuffers are unmapped by their finalizer', async (t) => {
   }
   t.equal(mappedBytes(), baseline, 'every mapping was finalized');
   closeAll([fd]);
+});
+
+t.test('copyRows copies ranges and strided rows out of a mapping, inside both bounds', async (t) => {
+  const size = 64 * 1024;
+  const memfd = memfdCreate('wayvio-copy');
+  ftruncateSync(memfd, size);
+  const src = mmap(memfd, size, 0, true);
+  const bytes = new Uint8Array(src);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 7) & 0xff;
+  const dst = new Uint8Array(size);
+  t.equal(copyRows(src, 100, dst, 100, 5000), true);
+  t.same(dst.subarray(100, 5100), bytes.subarray(100, 5100), 'a range');
+  t.equal(dst[99], 0);
+  t.equal(dst[5100], 0);
+  dst.fill(0);
+  t.equal(copyRows(src, 1024, dst, 2048, 16, 3, 256), true, 'rows');
+  for (let i = 0; i < 3; i++) t.same(dst.subarray(2048 + i * 256, 2048 + i * 256 + 16), bytes.subarray(1024 + i * 256, 1024 + i * 256 + 16));
+  t.equal(dst[2048 + 16], 0, 'the gap between rows is left alone');
+  t.throws(() => copyRows(src, size - 10, dst, 0, 11), { code: 'ERANGE' }, 'past the source');
+  t.throws(() => copyRows(src, 0, dst, size - 10, 11), { code: 'ERANGE' }, 'past the destination');
+  t.throws(() => copyRows(src, 0, dst, 0, 16, 2 ** 40, 2 ** 40), { code: 'ERANGE' }, 'huge rows do not wrap around');
+  t.throws(() => copyRows(src, 0, dst, 0, 16, 2, 8), { code: 'ERANGE' }, 'rows may not overlap');
+  t.throws(() => copyRows(new ArrayBuffer(16), 0, dst, 0, 4), { code: 'EINVAL' }, 'the source must come from mmap');
+  munmap(src);
+  t.throws(() => copyRows(src, 0, dst, 0, 4), { code: 'EINVAL' }, 'nor after munmap');
+  closeAll([memfd]);
+});
+
+t.test('copyRows from a file that shrank under its mapping: zeros and false, no SIGBUS', async (t) => {
+  const baseline = mappedBytes();
+  const size = 1024 * 1024;
+  const memfd = memfdCreate('wayvio-shrunk');
+  ftruncateSync(memfd, size);
+  const src = mmap(memfd, size, 0, true);
+  new Uint8Array(src).fill(0x5a);
+  ftruncateSync(memfd, 4096);
+  const dst = new Uint8Array(size).fill(1);
+  t.equal(copyRows(src, 0, dst, 0, size), false, 'the copy reports the fault');
+  t.equal(dst.subarray(8192).every((b) => b === 0), true, 'the bytes past the end arrive as zeros');
+  t.equal(copyRows(src, 0, dst, 0, 16), true, 'the mapping now reads zeros without faulting');
+  t.equal(dst[0], 0);
+  t.equal(munmap(src), true, 'and unmaps as usual');
+  t.equal(mappedBytes(), baseline);
+  closeAll([memfd]);
+});
+
+t.test('a SIGBUS outside copyRows still ends the process as before', async (t) => {
+  const index = join(__dirname, '../../native/index.js');
+  const script = `
+    const n = require(${JSON.stringify(index)});
+    const fs = require('fs');
+    const fd = n.memfdCreate('x');
+    fs.ftruncateSync(fd, 65536);
+    const m = n.mmap(fd, 65536, 0, true);
+    const other = n.mmap(fd, 65536, 0, true);
+    fs.ftruncateSync(fd, 0);
+    if (n.copyRows(m, 0, new Uint8Array(16), 0, 16) !== false) process.exit(3);
+    new Uint8Array(other)[40000] = 1;
+    process.exit(4);`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  t.equal(r.signal, 'SIGBUS', `the unguarded fault kills with SIGBUS (status ${r.status}, ${r.stderr.slice(0, 200)})`);
 });
