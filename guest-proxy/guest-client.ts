@@ -19,6 +19,7 @@ import { WaylandBatch } from '../link/wayland-batch';
 import type { SharedRegion } from './shared-region';
 import { ShmTracker, type GuestPool } from './shm-tracker';
 import { handleShmRequest } from './shm-requests';
+import { dropPoolView } from './region-copy';
 
 export interface GuestContext {
   registry: ProtocolRegistry;
@@ -170,6 +171,7 @@ export class GuestClient {
     if (pool.fd < 0) return;
     if (pool.block !== null) this.ctx.region?.unref(pool.block);
     pool.block = null;
+    dropPoolView(pool);
     if (!this.ctx.session.isClosed) this.ctx.session.send({ kind: FrameKind.ResDrop, conn: this.conn, resource: pool.resource });
     closeAll([pool.fd]);
     pool.fd = -1;

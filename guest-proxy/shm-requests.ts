@@ -7,6 +7,7 @@ import { ProtocolError } from '../protocol/protocol-error';
 import type { ArgValue } from '../protocol/wire-codec';
 import type { Rect, RectWrite } from '../protocol/damage';
 import type { GuestClient } from './guest-client';
+import { copyDamageToRegion, dropPoolView } from './region-copy';
 
 const rect = (a: ArgValue[]): Rect => ({ x: a[0] as number, y: a[1] as number, w: a[2] as number, h: a[3] as number });
 
@@ -31,7 +32,7 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
       }
       const resource = c.allocateResource();
       const block = c.ctx.region?.allocate(size) ?? null;
-      c.shm.addPool({ id: poolId, resource, fd, size, alive: true, buffers: 0, block });
+      c.shm.addPool({ id: poolId, resource, fd, size, alive: true, buffers: 0, block, view: null, viewFailed: false });
       c.batch.flush();
       if (block !== null) c.ctx.session.send({ kind: FrameKind.ShmRef, conn: c.conn, resource, regionOffset: block.offset, size });
       else c.ctx.session.send({ kind: FrameKind.ShmCreate, conn: c.conn, resource, size });
@@ -45,6 +46,7 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
       if (size < pool.size) throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.resize: shrinking from ${pool.size} to ${size}`);
       c.checkPoolFd(pool.fd, size);
       pool.size = size;
+      dropPoolView(pool);
       c.batch.flush();
       if (pool.block === null) {
         c.ctx.session.send({ kind: FrameKind.ShmResize, conn: c.conn, resource: pool.resource, size });
@@ -124,11 +126,7 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
   const region = c.ctx.region;
   if (buffer.block !== null && region !== null) {
     // the compositor reads the region itself: copy the damage into it, nothing goes over the channel
-    const base = buffer.block.offset;
-    for (const r of writes.ranges) c.stats.regionBytes += Math.max(0, readSync(pool.fd, region.bytes, base + r.start, r.end - r.start, r.start));
-    for (const w of writes.rects) {
-      for (let i = 0, at = w.start; i < w.rows; i++, at += w.stride) c.stats.regionBytes += Math.max(0, readSync(pool.fd, region.bytes, base + at, w.rowBytes, at));
-    }
+    c.stats.regionBytes += copyDamageToRegion(pool, region.bytes, buffer.block.offset, writes);
     return;
   }
   c.batch.flush();

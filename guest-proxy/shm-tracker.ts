@@ -1,10 +1,11 @@
-// Guest side of shm: the client's pools (mapped read-only), their buffers, and each surface's damage per buffer.
+// Guest side of shm: the client's pools, their buffers, and each surface's damage per buffer.
 import type { RegionBlock } from './shared-region';
 import { bytesPerPixel, damageWrites, DamageRegion, surfaceToBuffer, type DamageWrites, type Rect } from '../protocol/damage';
 
 /**
- * A client's pool. Its bytes are read with pread, never mapped: a client that shrinks its memfd
- * after creating the pool gets short reads instead of crashing the proxy with SIGBUS.
+ * A client's pool. Over the channel its bytes go out with sendfile or pread. Into the shared
+ * region they are copied from a read-only mapping (`view`) with a SIGBUS-guarded memcpy: a client
+ * that shrinks its memfd under the mapping gets zeros, and pread from then on (`viewFailed`).
  */
 export interface GuestPool {
   id: number;
@@ -16,6 +17,9 @@ export interface GuestPool {
   buffers: number;
   /** Where the pool lives in the shared region, or null when its bytes travel over the channel. */
   block: RegionBlock | null;
+  /** Read-only mapping of `fd` (`size` bytes), made on the first copy into the region. */
+  view: ArrayBuffer | null;
+  viewFailed: boolean;
 }
 
 export interface GuestBuffer {

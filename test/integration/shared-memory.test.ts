@@ -1,5 +1,5 @@
 // The shared-memory fast path on one machine: both proxies map one file, as QEMU's ivshmem backend would be.
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -91,4 +91,47 @@ t.test('pool growth in place, by moving, and the host checks buffer offsets', as
   t.ok(pair.logs.some((l) => /create_buffer: 64x64 stride 256 at 0 does not fit the 4096-byte pool/.test(l)), 'the host refused it');
   closeSync(fd);
   c.close();
+});
+
+t.test('a client that shrinks its pool under the guest\'s mapping gets zeros; nobody crashes', async (t) => {
+  const bystander = await startPatternClient(clients, pair, { width: 64, height: 64 });
+  const c = new RawClient(pair.socketPath);
+  const reg = await c.getRegistry();
+  const compositor = c.bind(reg, 'wl_compositor', 4);
+  const shm = c.bind(reg, 'wl_shm', 1);
+  const size = 64 * 64 * 4;
+  const fd = memfdCreate('shrinker');
+  writeSync(fd, Buffer.alloc(size, 0x11));
+  const pool = c.send(shm, 'create_pool', [0, 0, size], [dup(fd)]);
+  const buffer = c.send(pool, 'create_buffer', [0, 0, 64, 64, 256, 1]);
+  const surface = c.send(compositor, 'create_surface', [0]);
+  const commit = async (): Promise<void> => {
+    c.send(surface, 'attach', [buffer, 0, 0]);
+    c.send(surface, 'damage_buffer', [0, 0, 64, 64]);
+    c.send(surface, 'commit', []);
+    await c.roundtrip();
+  };
+  const regionBytes = (): Buffer => {
+    const guestPool = [...guestClients().at(-1)!.shm.pools.values()][0]; // this client connected last
+    const out = Buffer.alloc(size);
+    const r = openSync(join(dir, 'region'), 'r');
+    readSync(r, out, 0, size, guestPool!.block!.offset);
+    closeSync(r);
+    return out;
+  };
+  await commit();
+  t.equal(regionBytes().every((b) => b === 0x11), true, 'the first commit copied the pixels from the mapping');
+  ftruncateSync(fd, 0);
+  await commit();
+  t.equal(c.error(), undefined, 'no error for the client');
+  t.notOk(c.closed, 'the client is still connected');
+  t.equal(regionBytes().every((b) => b === 0), true, 'the bytes past the new end arrived as zeros');
+  ftruncateSync(fd, size);
+  writeSync(fd, Buffer.alloc(size, 0x22), 0, size, 0);
+  await commit();
+  t.equal(regionBytes().every((b) => b === 0x22), true, 'the pool grew back: later commits read the file again (pread)');
+  t.equal(bystander.process.proc.exitCode, null, 'the other client keeps running');
+  closeSync(fd);
+  c.close();
+  await bystander.stop();
 });
