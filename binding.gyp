@@ -10,6 +10,7 @@
         "native/fd_io.cc",
         "native/memory.cc",
         "native/guarded_copy.cc",
+        "native/exec.cc",
         "native/fd_watcher.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

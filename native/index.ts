@@ -293,6 +293,13 @@ export function copyRows(src: ArrayBuffer, srcOffset: number, dst: Uint8Array, d
   return native.copyRows(src, srcOffset, dst, dstOffset, rowBytes, rows, stride);
 }
 
+/** Replaces this process with `path` (same pid; fds without O_CLOEXEC stay open); returns only by throwing. */
+export function execve(path: string, argv: readonly string[], env: NodeJS.ProcessEnv | readonly string[]): never {
+  checkString(path, 'path');
+  const pairs = Array.isArray(env) ? env : Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  return native.execve(path, argv, pairs);
+}
+
 /** Bytes currently mapped by mmap() in this process. */
 export function mappedBytes(): number {
   return native.mappedBytes();

@@ -36,6 +36,7 @@ void InitFdIo(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitFdWatcher(Napi::Env env, Napi::Object exports);
 void InitGuardedCopy(Napi::Env env, Napi::Object exports);
+void InitExec(Napi::Env env, Napi::Object exports);
 
 // True while [address, address + length) is a live mapping made by mmap() (memory.cc).
 bool IsMapping(void* address, size_t length);

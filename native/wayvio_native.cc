@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   wayvio::InitMemory(env, exports);
   wayvio::InitFdWatcher(env, exports);
   wayvio::InitGuardedCopy(env, exports);
+  wayvio::InitExec(env, exports);
   return exports;
 }
 

@@ -1,0 +1,24 @@
+// execve: the same pid runs the new image with the given argv and environment; failures throw.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { execve } from '../../native/index';
+
+t.test('the process keeps its pid and gets the new argv and environment', async (t) => {
+  const index = join(__dirname, '../../native/index.js');
+  const script = `
+    process.stdout.write(process.pid + '\\n');
+    require(${JSON.stringify(index)}).execve('/bin/sh', ['sh', '-c', 'echo $$ "$0" "$WAYVIO_X"', 'zero'], { WAYVIO_X: 'from env' });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  const [before, after] = r.stdout.trim().split('\n');
+  const [pid, ...rest] = after!.split(' ');
+  t.equal(pid, before, 'same pid before and after');
+  t.equal(rest.join(' '), 'zero from env', 'argv and env reached the new image');
+});
+
+t.test('errors throw with errno; this process is untouched', async (t) => {
+  t.throws(() => execve('/nonexistent/wayvio', ['x'], {}), { code: 'ENOENT', syscall: 'execve' });
+  t.throws(() => execve('/bin/true', ['a\0b'], {}), { code: 'EINVAL' });
+  t.throws(() => execve('/bin/true', ['x', 1 as unknown as string], {}), { name: 'TypeError' });
+});
