@@ -116,6 +116,10 @@ t.test('host + guest against weston: wayland-info works; SIGTERM stops both clea
   const dir = scratch(t);
   const r = await hostAndGuest(t, dir);
   t.equal(readFileSync(r.pidfile, 'utf8'), `${r.host.pid}\n`, 'the pidfile holds the host pid');
+  for (const p of [r.host, r.guest]) {
+    const argv = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
+    t.equal(argv[1], '--max-semi-space-size=1', `pid ${p.pid} restarted itself with a lean young generation: ${argv.slice(1, 4).join(' ')}`);
+  }
   t.ok(existsSync(r.socket) && existsSync(`${r.socket}.lock`), 'the guest socket and its lock exist');
   const globals = new Set((await waylandInfo({ env: { XDG_RUNTIME_DIR: dir, WAYLAND_DISPLAY: r.socket } })).map((g) => g.interface));
   for (const g of ['wl_compositor', 'wl_shm', 'xdg_wm_base']) t.ok(globals.has(g), `wayland-info through wayvio lists ${g}`);
@@ -208,6 +212,14 @@ t.test('wayvio run: the command sees the globals and its exit status is wayvio\'
   t.match(missing.stderr, /cannot run no-such-program-wayvio: spawn no-such-program-wayvio ENOENT/);
   t.equal(await stopWith(host, 'SIGTERM'), 0);
   t.same(readdirSync(dir).filter((n) => n.startsWith('wayvio-run-')), [], 'every run removed its private socket dir');
+});
+
+t.test('a semi-space size given to node is kept: no restart', async (t) => {
+  const dir = scratch(t);
+  const proc = spawnManaged(process.execPath, ['--max-semi-space-size=4', WAYVIO, 'guest', '--channel', `unix:${join(dir, 'nobody')}`, '--socket', join(dir, 'g')], { env: { ...process.env, XDG_RUNTIME_DIR: dir } });
+  t.teardown(() => proc.stop());
+  await stderrLine(proc, /retrying/);
+  t.same(readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0').slice(1, 3), ['--max-semi-space-size=4', WAYVIO]);
 });
 
 t.test('a host that cannot listen exits 1 with the reason and leaves no pidfile', async (t) => {
