@@ -41,6 +41,7 @@ export abstract class FdDuplex extends EventEmitter {
   private paused = false;
   private events = 0;
   private needDrain = false;
+  private corked = 0;
   private ending = false;
   private drainScheduled = false;
   #destroyed = false;
@@ -86,6 +87,16 @@ export abstract class FdDuplex extends EventEmitter {
   resume(): void {
     this.paused = false;
     this.update();
+  }
+
+  /** Holds writes in the queue until the matching uncork(), so they leave in one sendmsg (up to 64 KiB). */
+  cork(): void {
+    this.corked++;
+  }
+
+  uncork(): void {
+    if (this.corked === 0 || --this.corked > 0) return;
+    if (!this.#destroyed && this.queue.length > 0) this.flush();
   }
 
   /** Sends what is queued, then closes. */
@@ -169,7 +180,7 @@ export abstract class FdDuplex extends EventEmitter {
   }
 
   private queued(wasEmpty: boolean): boolean {
-    if (wasEmpty) this.flush();
+    if (wasEmpty && this.corked === 0) this.flush();
     this.queue.own();
     if (this.#destroyed) return false;
     if (this.queue.length <= this.highWaterMark) return true;

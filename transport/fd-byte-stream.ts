@@ -37,6 +37,14 @@ export class FdByteStream extends ByteStream {
     return this.fdStream.writeFile({ fd, offset, length }, flushed);
   }
 
+  override cork(): void {
+    this.fdStream.cork();
+  }
+
+  override uncork(): void {
+    this.fdStream.uncork();
+  }
+
   end(): void {
     this.fdStream.end();
   }

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { ftruncateSync, writeSync } from 'node:fs';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { isOpen } from '../helpers/indexed-memfds';
-import { closeAll, dup, memfdCreate, pipe2, sendfile, socketpair } from '../../native/index';
+import { POLL, closeAll, dup, memfdCreate, pipe2, pollNow, recvmsg, sendfile, socketpair } from '../../native/index';
 import { FdSocket } from '../../native/fd-socket';
 import { FdStream } from '../../native/fd-stream';
 
@@ -128,4 +128,25 @@ t.test('halfClose: end() lets the peer still send until it closes', async (t) =>
   await peerEnded; // the peer read end of stream and closed
   await once(ending, 'close');
   t.ok(ending.destroyed, 'closed once the peer closed');
+});
+
+t.test('cork: writes wait for uncork and then leave together', async (t) => {
+  const [a, b] = socketpair();
+  const sender = new FdSocket(a);
+  sender.cork();
+  sender.cork();
+  t.equal(sender.writeLent(Buffer.from('head'), () => undefined), true);
+  sender.write(Buffer.from('-body'));
+  sender.uncork();
+  t.equal(pollNow(b, POLL.POLLIN) & POLL.POLLIN, 0, 'nothing sent while still corked once');
+  sender.uncork();
+  const buf = Buffer.alloc(64);
+  const got = recvmsg(b, buf);
+  t.equal(got?.bytes, 9, 'both writes arrive in one read');
+  t.equal(buf.toString('utf8', 0, 9), 'head-body');
+  sender.uncork();
+  sender.write(Buffer.from('!'));
+  t.equal(recvmsg(b, buf)?.bytes, 1, 'an extra uncork does not leave the stream corked');
+  sender.destroy();
+  closeAll([b]);
 });
