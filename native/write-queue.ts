@@ -34,6 +34,8 @@ interface QueuedFd {
 
 /** Bytes of several small chunks are copied together up to this size for one sendmsg. */
 const COALESCE_BYTES = 64 * 1024;
+/** Larger chunks are never copied to be coalesced: they go out on their own, straight from their buffer. */
+const COALESCE_CHUNK_MAX = 4096;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -114,9 +116,9 @@ export class WriteQueue {
       return { data: EMPTY, fds: [], file: { fd, offset: offset + this.headOffset, length: headLeft } };
     }
     let stop = this.sent + headLeft;
-    for (let i = 1; i < this.chunks.length && stop - this.sent < COALESCE_BYTES && headLeft < COALESCE_BYTES; i++) {
+    for (let i = 1; i < this.chunks.length && stop - this.sent < COALESCE_BYTES && headLeft <= COALESCE_CHUNK_MAX; i++) {
       const next = this.chunks[i]!;
-      if (next.file !== null) break;
+      if (next.file !== null || next.length > COALESCE_CHUNK_MAX) break;
       stop = Math.min(stop + next.length, this.sent + COALESCE_BYTES);
     }
     const fds: number[] = [];

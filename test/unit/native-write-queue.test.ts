@@ -21,6 +21,22 @@ t.test('small writes coalesce into one segment with all their fds', async (t) =>
   t.equal(q.peek(), null);
 });
 
+t.test('chunks over 4 KiB are not copied to coalesce: they go alone, as views of the caller\'s bytes', async (t) => {
+  const q = new WriteQueue(28);
+  const big = bytes(4097, 5);
+  q.push(bytes(16, 1), [], () => undefined);
+  q.push(big, [], () => undefined);
+  q.push(bytes(8, 2), [], () => undefined);
+  const first = q.peek()!;
+  t.equal(first.data.byteLength, 16, 'the small head goes without the big chunk behind it');
+  q.consume(16, 0);
+  const second = q.peek()!;
+  t.equal(second.data.buffer, big.buffer, 'the big chunk is sent from its own buffer');
+  t.equal(second.data.byteLength, 4097, 'and nothing small is copied onto it');
+  q.consume(4097, 0);
+  t.equal(q.peek()!.data.byteLength, 8);
+});
+
 t.test('a segment stops before a write whose fds would not all fit (some may go early, as in libwayland)', async (t) => {
   const q = new WriteQueue(28);
   const first = Array.from({ length: 20 }, (_, i) => i);
