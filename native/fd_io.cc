@@ -20,10 +20,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   do {
     n = read(fd, data, length);
   } while (n < 0 && errno == EINTR);
-  if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
-  ThrowErrno(info.Env(), errno, "read");
-  return info.Env().Undefined();
+  return ResultOrAgain(info.Env(), n, "read");
 }
 
 Napi::Value Write(const Napi::CallbackInfo& info) {
@@ -35,10 +32,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   do {
     n = write(fd, data, length);
   } while (n < 0 && errno == EINTR);
-  if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
-  ThrowErrno(info.Env(), errno, "write");
-  return info.Env().Undefined();
+  return ResultOrAgain(info.Env(), n, "write");
 }
 
 // sendfile(out, in, offset, count): the kernel copies file bytes straight into the socket or pipe.
@@ -55,10 +49,7 @@ Napi::Value SendFile(const Napi::CallbackInfo& info) {
   do {
     n = sendfile(out_fd, in_fd, &at, static_cast<size_t>(count));
   } while (n < 0 && errno == EINTR);
-  if (n >= 0) return Napi::Number::New(info.Env(), static_cast<double>(n));
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
-  ThrowErrno(info.Env(), errno, "sendfile");
-  return info.Env().Undefined();
+  return ResultOrAgain(info.Env(), n, "sendfile");
 }
 
 Napi::Value Pipe2(const Napi::CallbackInfo& info) {

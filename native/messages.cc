@@ -60,10 +60,7 @@ Napi::Value SendMsg(const Napi::CallbackInfo& info) {
   do {
     n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
-  if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
-  ThrowErrno(env, errno, "sendmsg");
-  return env.Undefined();
+  return ResultOrAgain(env, n, "sendmsg");
 }
 
 // recvmsg(fd, buffer, offset, length, fdsOut: Int32Array(254)) -> bytes, or -1 on EAGAIN.
@@ -94,11 +91,7 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   do {
     n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
-    ThrowErrno(env, errno, "recvmsg");
-    return env.Undefined();
-  }
+  if (n < 0) return ResultOrAgain(env, n, "recvmsg");
 
   int count = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {

@@ -183,10 +183,7 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   do {
     client = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   } while (client < 0 && errno == EINTR);
-  if (client >= 0) return Napi::Number::New(info.Env(), client);
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
-  ThrowErrno(info.Env(), errno, "accept");
-  return info.Env().Undefined();
+  return ResultOrAgain(info.Env(), client, "accept");
 }
 
 // SO_ERROR after a nonblocking connect: 0 or a negative errno (like Node's errno field).

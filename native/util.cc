@@ -55,6 +55,13 @@ void ThrowErrno(Napi::Env env, int err, const char* syscall, const char* detail)
   ThrowWith(env, name, syscall, message, true, -err);
 }
 
+Napi::Value ResultOrAgain(Napi::Env env, ssize_t n, const char* syscall) {
+  if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+  ThrowErrno(env, errno, syscall);
+  return env.Undefined();
+}
+
 void ThrowUv(Napi::Env env, int status, const char* syscall) {
   char name[64];
   uv_err_name_r(status, name, sizeof name);

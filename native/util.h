@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <sys/types.h>
+
 namespace wayvio {
 
 // Throws Error{message: "<syscall> <CODE>[: detail]", code, errno: -err, syscall}.
@@ -15,6 +17,9 @@ void ThrowErrno(Napi::Env env, int err, const char* syscall, const char* detail 
 void ThrowUv(Napi::Env env, int status, const char* syscall);
 // Error with a stable code that is not an errno (e.g. ECTRUNC).
 void ThrowCode(Napi::Env env, const char* code, const char* syscall, const char* message);
+// What a nonblocking call (read, write, sendmsg, accept...) returned, for JS: its non-negative
+// result, -1 on EAGAIN, or (n < 0, errno set) a thrown errno error.
+Napi::Value ResultOrAgain(Napi::Env env, ssize_t n, const char* syscall);
 
 // The readers below validate just enough to stay memory-safe; friendly checks live in TS.
 // Each returns false after throwing a TypeError/RangeError.
