@@ -13,17 +13,15 @@ namespace wayvio {
 namespace {
 
 bool ArgStrings(const Napi::CallbackInfo& info, size_t i, const char* name, std::vector<std::string>* out) {
-  if (!info[i].IsArray()) {
+  auto fail = [&]() {
     Napi::TypeError::New(info.Env(), std::string("The \"") + name + "\" argument must be an array of strings").ThrowAsJavaScriptException();
     return false;
-  }
+  };
+  if (!info[i].IsArray()) return fail();
   Napi::Array array = info[i].As<Napi::Array>();
   for (uint32_t k = 0; k < array.Length(); k++) {
     Napi::Value v = array.Get(k);
-    if (!v.IsString()) {
-      Napi::TypeError::New(info.Env(), std::string("The \"") + name + "\" argument must be an array of strings").ThrowAsJavaScriptException();
-      return false;
-    }
+    if (!v.IsString()) return fail();
     std::string s = v.As<Napi::String>().Utf8Value();
     if (s.find('\0') != std::string::npos) {
       ThrowErrno(info.Env(), EINVAL, "execve", "an argument contains NUL");

@@ -294,9 +294,9 @@ export function copyRows(src: ArrayBuffer, srcOffset: number, dst: Uint8Array, d
 }
 
 /** Replaces this process with `path` (same pid; fds without O_CLOEXEC stay open); returns only by throwing. */
-export function execve(path: string, argv: readonly string[], env: NodeJS.ProcessEnv | readonly string[]): never {
+export function execve(path: string, argv: readonly string[], env: NodeJS.ProcessEnv): never {
   checkString(path, 'path');
-  const pairs = Array.isArray(env) ? env : Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const pairs = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   return native.execve(path, argv, pairs);
 }
 
