@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <string>
@@ -54,8 +55,14 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
     stdio_flags[fd] = fcntl(fd, F_GETFD);
     if (stdio_flags[fd] >= 0) fcntl(fd, F_SETFD, stdio_flags[fd] & ~FD_CLOEXEC);
   }
+  // a profiling node (--cpu-prof) gets SIGPROF from a sampler thread, which would kill the new image
+  // before it installs a handler: ignoring it drops the pending ones and those sent until the exec
+  struct sigaction ignore = {}, previous_prof;
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPROF, &ignore, &previous_prof);
   execve(path.c_str(), argv_pointers.data(), env_pointers.data());
   int err = errno;
+  sigaction(SIGPROF, &previous_prof, nullptr);
   for (int fd = 0; fd < 3; fd++) {
     if (stdio_flags[fd] >= 0) fcntl(fd, F_SETFD, stdio_flags[fd]);
   }
