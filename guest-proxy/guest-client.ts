@@ -73,6 +73,7 @@ export class GuestClient {
       if (err !== undefined) this.log.debug(`pipe ${b.resource}: ${err.message}`);
     });
     ctx.session.send({ kind: FrameKind.Open, conn, description });
+    socket.readTarget = () => this.input.freeSpace();
     socket.on('data', (bytes: Buffer, fds: number[]) => this.onClientData(bytes, fds));
     socket.on('close', (err?: Error) => this.close(err === undefined ? 'disconnected' : `socket error: ${err.message}`));
   }
@@ -115,7 +116,7 @@ export class GuestClient {
     const entry = this.objects.request(m.objectId, m.opcode);
     const { spec, name } = entry;
     const decoded = entry.changesState || SPECIAL_REQUESTS.has(name) ? decodeArgsIn(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name) : null;
-    this.recent.add(' -> ', entry.iface, m.objectId, spec, decoded?.args ?? null);
+    this.recent.add(' -> ', entry.iface, m.objectId, spec, m.bytes, 0, m.size, decoded?.fds);
     if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(entry.iface, m.objectId, spec, decoded?.args ?? null)}`);
     if (decoded === null) {
       this.batch.add(m.bytes);
@@ -231,14 +232,14 @@ export class GuestClient {
         inHand = fds;
         res += entry.fdCount;
         if (!entry.changesState && !SPECIAL_EVENTS.has(name)) {
-          this.recent.add('<-  ', iface, objectId, spec, null);
+          this.recent.add('<-  ', iface, objectId, spec, data, at, off, fds);
           if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, null)}`);
           for (let i = 0; i < fds.length; i++) outFds.push(fds[i]);
           inHand = NO_FDS;
           continue;
         }
         const { args } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, [...fds], name);
-        this.recent.add('<-  ', iface, objectId, spec, args);
+        this.recent.add('<-  ', iface, objectId, spec, data, at, off, fds);
         if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, args)}`);
         this.objects.applyEvent(objectId, spec, args);
         if (name === 'wl_registry.global') {

@@ -109,6 +109,7 @@ export class HostClient {
       return;
     }
     this.socket = new FdSocket(fd, { highWaterMark: 4 * 1024 * 1024 });
+    this.socket.readTarget = () => this.input.freeSpace();
     this.socket.on('data', (bytes: Buffer, fds: number[]) => this.onCompositorData(bytes, fds));
     this.socket.on('close', (err?: Error) => this.close(err ? `compositor connection failed: ${err.message}` : 'the compositor closed the connection', CloseCode.CompositorGone));
   }
@@ -221,8 +222,8 @@ export class HostClient {
         const { spec, name, iface } = entry;
         const firstFd = fds.length;
         for (let i = entry.fdCount; i > 0; i--) fds.push(this.fdForResource(frame.resources[res++], name));
-        const { args } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, entry.fdCount === 0 ? [] : fds.slice(firstFd), name);
-        this.recent.add(' -> ', iface, objectId, spec, args);
+        const { args, fds: messageFds } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, entry.fdCount === 0 ? [] : fds.slice(firstFd), name);
+        this.recent.add(' -> ', iface, objectId, spec, data, at, off, messageFds);
         if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
         this.checkRequest(name, objectId, args, frame.resources[res - 1]);
         this.objects.applyRequest(objectId, spec, args);
@@ -356,7 +357,7 @@ export class HostClient {
     const entry = this.objects.event(m.objectId, m.opcode);
     const { spec, name, iface } = entry;
     const { args, fds } = decodeArgsIn(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name);
-    this.recent.add('<-  ', iface, m.objectId, spec, args);
+    this.recent.add('<-  ', iface, m.objectId, spec, m.bytes, 0, m.size, fds);
     if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, m.objectId, spec, args)}`);
     this.objects.applyEvent(m.objectId, spec, args);
     if (name === 'wl_registry.global') {
