@@ -151,6 +151,19 @@ export class ChannelSession extends EventEmitter {
   }
 
   private enqueue(conn: number, item: Pending): void {
+    this.stats.framesOut++;
+    this.stats.bytesOut += item.bytes;
+    if (this.order.length === 0 && !this.blocked && !this.closed) {
+      // nothing waits, so no connection's turn can be skipped: straight to the stream, without a queue
+      this.stream.cork();
+      try {
+        if (!this.writeItem(item)) this.blocked = true;
+      } finally {
+        this.stream.uncork();
+      }
+      this.noteCongestion();
+      return;
+    }
     let q = this.queues.get(conn);
     if (q === undefined) {
       q = [];
@@ -159,8 +172,6 @@ export class ChannelSession extends EventEmitter {
     }
     q.push(item);
     this.queuedBytes += item.bytes;
-    this.stats.framesOut++;
-    this.stats.bytesOut += item.bytes;
     this.pump();
   }
 
@@ -192,17 +203,27 @@ export class ChannelSession extends EventEmitter {
         if (q.length > 0) this.order.push(conn);
         else this.queues.delete(conn);
         this.queuedBytes -= item.bytes;
-        let ok = true;
-        item.chunks.forEach((c, i) => {
-          ok = this.stream.write(c, i === item.chunks.length - 1 ? item.flushed : undefined);
-        });
-        if (item.file !== undefined) ok = this.stream.writeFile(item.file.fd, item.file.offset, item.file.length);
-        if (!ok) this.blocked = true;
+        if (!this.writeItem(item)) this.blocked = true;
       }
     } finally {
       this.stream.uncork();
     }
-    if (this.wasCongested && !this.congested) {
+    this.noteCongestion();
+  }
+
+  /** Hands one frame's bytes to the stream: false when the stream wants a 'drain' first. */
+  private writeItem(item: Pending): boolean {
+    const chunks = item.chunks;
+    let ok = true;
+    for (let i = 0; i < chunks.length; i++) ok = this.stream.write(chunks[i], i === chunks.length - 1 ? item.flushed : undefined);
+    if (item.file !== undefined) ok = this.stream.writeFile(item.file.fd, item.file.offset, item.file.length);
+    return ok;
+  }
+
+  /** Producers paused while the channel was congested get 'drain' once it is not. */
+  private noteCongestion(): void {
+    if (this.congested) this.wasCongested = true;
+    else if (this.wasCongested) {
       this.wasCongested = false;
       this.emit('drain');
     }
