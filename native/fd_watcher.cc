@@ -40,6 +40,8 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
     // The callback lives on the JS object so that a closure over the watcher is no GC root.
     info.This().As<Napi::Object>().DefineProperty(
         Napi::PropertyDescriptor::Value("callback", info[1], napi_default));
+    // read-only and held by the object: a weak reference finds it without a property lookup per event
+    callback_ = Napi::Weak(info[1].As<Napi::Function>());
     napi_value name = Napi::String::New(env, "wayvio.FdWatcher");
     if (napi_async_init(env, info.This(), name, &async_) != napi_ok) async_ = nullptr;
   }
@@ -130,8 +132,8 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
     Napi::Object object = self->Value();  // keeps `self` alive even if the callback drops it
     if (status < 0) self->Deactivate();   // libuv already stopped the handle (POLLERR)
     if (object.IsEmpty()) return;
-    Napi::Value callback = object.Get("callback");
-    if (!callback.IsFunction()) return;
+    Napi::Function callback = self->callback_.Value();
+    if (callback.IsEmpty()) return;
     napi_value argv[2] = {Napi::Number::New(env, status), Napi::Number::New(env, events)};
     napi_value result;
     napi_status rc = napi_make_callback(env, self->async_, object, callback, 2, argv, &result);
@@ -144,6 +146,7 @@ class FdWatcher : public Napi::ObjectWrap<FdWatcher> {
   uv_loop_t* loop_ = nullptr;
   uv_poll_t* handle_ = nullptr;
   napi_async_context async_ = nullptr;
+  Napi::FunctionReference callback_;
   int fd_ = -1;
   bool active_ = false;
   bool closed_ = false;
