@@ -1,6 +1,6 @@
-// copyRows: memcpy out of a mapping of a file someone else controls (a client's shm pool). If the
-// file shrank under the mapping, the SIGBUS handler maps zero pages over the whole source mapping,
-// the copy completes with zeros, and the caller hears false; the process lives on.
+// copyRows and diffRows: reads from a mapping of a file someone else controls (a client's shm pool).
+// If the file shrank under the mapping, the SIGBUS handler maps zero pages over the whole source
+// mapping, the read completes with zeros, and the caller hears of it; the process lives on.
 #include "util.h"
 
 #include <signal.h>
@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <string>
 
 namespace wayvio {
 
@@ -57,6 +58,49 @@ bool InstallHandler(Napi::Env env) {
   return true;
 }
 
+// While alive, a SIGBUS inside the watched mapping replaces it with zero pages instead of ending
+// the process. One guarded read at a time, process-wide.
+class SourceGuard {
+ public:
+  SourceGuard() : lock_(copy_lock) {}
+  ~SourceGuard() { guard_begin.store(nullptr); }
+
+  bool Watch(Napi::Env env, char* begin, size_t length) {
+    if (!InstallHandler(env)) return false;
+    guard_hit = 0;
+    guard_length.store(length);
+    guard_begin.store(begin);
+    return true;
+  }
+
+  bool Faulted() const { return guard_hit != 0; }
+
+ private:
+  std::lock_guard<std::mutex> lock_;
+};
+
+// The mmap'd ArrayBuffer at info[i], or null after throwing.
+char* MappingArg(const Napi::CallbackInfo& info, size_t i, const char* fn, size_t* length) {
+  if (!info[i].IsArrayBuffer()) {
+    Napi::TypeError::New(info.Env(), std::string(fn) + ": src must be an ArrayBuffer returned by mmap").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  Napi::ArrayBuffer src = info[i].As<Napi::ArrayBuffer>();
+  char* base = static_cast<char*>(src.Data());
+  *length = src.ByteLength();
+  if (base == nullptr || !IsMapping(base, *length)) {
+    ThrowErrno(info.Env(), EINVAL, fn, "src is not a live ArrayBuffer returned by mmap");
+    return nullptr;
+  }
+  return base;
+}
+
+bool Uint8ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
+  if (info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) return true;
+  Napi::TypeError::New(info.Env(), std::string(fn) + ": " + name + " must be a Uint8Array").ThrowAsJavaScriptException();
+  return false;
+}
+
 // Bytes from `offset` to the end of `rows` rows of `row_bytes` spaced `stride` apart, if inside `size`.
 bool RowsFit(uint64_t offset, uint64_t row_bytes, uint64_t rows, uint64_t stride, uint64_t size) {
   if (rows == 0 || row_bytes == 0) return offset <= size;
@@ -69,48 +113,106 @@ bool RowsFit(uint64_t offset, uint64_t row_bytes, uint64_t rows, uint64_t stride
 // copyRows(src: ArrayBuffer from mmap, srcOffset, dst: Uint8Array, dstOffset, rowBytes, rows, stride) -> boolean
 Napi::Value CopyRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsArrayBuffer()) {
-    Napi::TypeError::New(env, "copyRows: src must be an ArrayBuffer returned by mmap").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    Napi::TypeError::New(env, "copyRows: dst must be a Uint8Array").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  size_t src_length;
+  char* src_base = MappingArg(info, 0, "copyRows", &src_length);
+  if (src_base == nullptr || !Uint8ArrayArg(info, 2, "copyRows", "dst")) return env.Undefined();
   uint64_t src_offset, dst_offset, row_bytes, rows, stride;
   if (!ArgSize(info, 1, "srcOffset", &src_offset) || !ArgSize(info, 3, "dstOffset", &dst_offset) ||
       !ArgSize(info, 4, "rowBytes", &row_bytes) || !ArgSize(info, 5, "rows", &rows) ||
       !ArgSize(info, 6, "stride", &stride)) {
     return env.Undefined();
   }
-  Napi::ArrayBuffer src = info[0].As<Napi::ArrayBuffer>();
   Napi::Uint8Array dst = info[2].As<Napi::Uint8Array>();
-  char* src_base = static_cast<char*>(src.Data());
-  size_t src_length = src.ByteLength();
-  if (src_base == nullptr || !IsMapping(src_base, src_length)) {
-    ThrowErrno(env, EINVAL, "copyRows", "src is not a live ArrayBuffer returned by mmap");
-    return env.Undefined();
-  }
   if (!RowsFit(src_offset, row_bytes, rows, stride, src_length) || !RowsFit(dst_offset, row_bytes, rows, stride, dst.ByteLength())) {
     ThrowErrno(env, ERANGE, "copyRows", "rows outside the source or the destination");
     return env.Undefined();
   }
-  std::lock_guard<std::mutex> lock(copy_lock);
-  if (!InstallHandler(env)) return env.Undefined();
-  guard_hit = 0;
-  guard_length.store(src_length);
-  guard_begin.store(src_base);
+  SourceGuard guard;
+  if (!guard.Watch(env, src_base, src_length)) return env.Undefined();
   const char* from = src_base + src_offset;
   uint8_t* to = dst.Data() + dst_offset;
   for (uint64_t i = 0; i < rows; i++, from += stride, to += stride) std::memcpy(to, from, row_bytes);
-  guard_begin.store(nullptr);
-  return Napi::Boolean::New(env, guard_hit == 0);
+  return Napi::Boolean::New(env, !guard.Faulted());
+}
+
+
+// Compared in blocks of this many bytes; a changed block is sent whole.
+constexpr uint64_t kDiffBlock = 64;
+// Unchanged bytes between two changes shorter than this go along with them: one span, not two.
+constexpr uint64_t kDiffGap = 256;
+
+// diffRows(src, shadow, offset, rowBytes, rows, stride, out, outOffset, spans) -> spans found
+// (negative: -(spans + 1) when the source faulted and read as zeros). Compares each row of src
+// with the same bytes of shadow; each changed span is copied to out (packed from outOffset) and
+// into shadow, and noted in spans as [pool offset, length] pairs. out needs rowBytes * rows
+// bytes from outOffset; spans needs 2 * (rows * (rowBytes / kDiffGap + 1)) elements.
+Napi::Value DiffRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t src_length;
+  char* src_base = MappingArg(info, 0, "diffRows", &src_length);
+  if (src_base == nullptr || !Uint8ArrayArg(info, 1, "diffRows", "shadow") || !Uint8ArrayArg(info, 6, "diffRows", "out")) return env.Undefined();
+  uint64_t offset, row_bytes, rows, stride, out_offset;
+  if (!ArgSize(info, 2, "offset", &offset) || !ArgSize(info, 3, "rowBytes", &row_bytes) || !ArgSize(info, 4, "rows", &rows) ||
+      !ArgSize(info, 5, "stride", &stride) || !ArgSize(info, 7, "outOffset", &out_offset)) {
+    return env.Undefined();
+  }
+  if (!info[8].IsTypedArray() || info[8].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    Napi::TypeError::New(env, "diffRows: spans must be a Float64Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array shadow = info[1].As<Napi::Uint8Array>();
+  Napi::Uint8Array out = info[6].As<Napi::Uint8Array>();
+  Napi::Float64Array spans = info[8].As<Napi::Float64Array>();
+  const uint64_t max_spans = rows * (row_bytes / kDiffGap + 1);
+  if (!RowsFit(offset, row_bytes, rows, stride, src_length) || !RowsFit(offset, row_bytes, rows, stride, shadow.ByteLength()) ||
+      out_offset > out.ByteLength() || row_bytes * rows > out.ByteLength() - out_offset || spans.ElementLength() / 2 < max_spans) {
+    ThrowErrno(env, ERANGE, "diffRows", "rows outside src or shadow, or out or spans too small");
+    return env.Undefined();
+  }
+  SourceGuard guard;
+  if (!guard.Watch(env, src_base, src_length)) return env.Undefined();
+  uint8_t* packed = out.Data() + out_offset;
+  double* found = spans.Data();
+  uint64_t count = 0;
+  auto emit = [&](const char* row, uint8_t* shadow_row, uint64_t row_offset, uint64_t begin, uint64_t end) {
+    // copied once from the client: the shadow then holds exactly what is sent
+    std::memcpy(packed, row + begin, end - begin);
+    std::memcpy(shadow_row + begin, packed, end - begin);
+    packed += end - begin;
+    found[2 * count] = static_cast<double>(row_offset + begin);
+    found[2 * count + 1] = static_cast<double>(end - begin);
+    count++;
+  };
+  for (uint64_t r = 0; r < rows; r++) {
+    const uint64_t row_offset = offset + r * stride;
+    const char* row = src_base + row_offset;
+    uint8_t* shadow_row = shadow.Data() + row_offset;
+    bool open = false;
+    uint64_t begin = 0, end = 0;
+    for (uint64_t at = 0; at < row_bytes; at += kDiffBlock) {
+      const uint64_t length = row_bytes - at < kDiffBlock ? row_bytes - at : kDiffBlock;
+      if (std::memcmp(row + at, shadow_row + at, length) == 0) continue;
+      if (open && at - end < kDiffGap) {
+        end = at + length;
+        continue;
+      }
+      if (open) emit(row, shadow_row, row_offset, begin, end);
+      open = true;
+      begin = at;
+      end = at + length;
+    }
+    if (open) emit(row, shadow_row, row_offset, begin, end);
+  }
+  const double result = static_cast<double>(count);
+  return Napi::Number::New(env, guard.Faulted() ? -(result + 1) : result);
 }
 
 }  // namespace
 
 void InitGuardedCopy(Napi::Env env, Napi::Object exports) {
   exports.Set("copyRows", Napi::Function::New(env, CopyRows, "copyRows"));
+  exports.Set("diffRows", Napi::Function::New(env, DiffRows, "diffRows"));
+  exports.Set("DIFF_GAP_BYTES", Napi::Number::New(env, static_cast<double>(kDiffGap)));
 }
 
 }  // namespace wayvio

@@ -293,6 +293,27 @@ export function copyRows(src: ArrayBuffer, srcOffset: number, dst: Uint8Array, d
   return native.copyRows(src, srcOffset, dst, dstOffset, rowBytes, rows, stride);
 }
 
+/** diffRows() sends unchanged stretches shorter than this along with the changes around them. */
+export const DIFF_GAP_BYTES: number = native.DIFF_GAP_BYTES;
+
+/** Most spans diffRows() can report for rows of `rowBytes` bytes: size `spans` for twice this. */
+export function maxDiffSpans(rowBytes: number, rows = 1): number {
+  return rows * (Math.floor(rowBytes / DIFF_GAP_BYTES) + 1);
+}
+
+/**
+ * Compares `rows` rows of `rowBytes` bytes, `stride` apart from `offset`, of a mapping made by
+ * mmap() with the same bytes of `shadow`, in 64-byte blocks. Each changed span (changes less
+ * than DIFF_GAP_BYTES apart are one span) is copied packed into `out` from `outOffset` and into
+ * `shadow`, and noted in `spans` as a [offset, length] pair. Returns how many spans, and whether
+ * the source faulted (the client shrank its file: the mapping then reads zeros, as with copyRows).
+ * `out` needs rowBytes * rows bytes from outOffset, `spans` 2 * maxDiffSpans() elements.
+ */
+export function diffRows(src: ArrayBuffer, shadow: Uint8Array, offset: number, rowBytes: number, rows: number, stride: number, out: Uint8Array, outOffset: number, spans: Float64Array): { spans: number; intact: boolean } {
+  const n: number = native.diffRows(src, shadow, offset, rowBytes, rows, stride, out, outOffset, spans);
+  return n < 0 ? { spans: -n - 1, intact: false } : { spans: n, intact: true };
+}
+
 /** Replaces this process with `path` (same pid; fds without O_CLOEXEC stay open); returns only by throwing. */
 export function execve(path: string, argv: readonly string[], env: NodeJS.ProcessEnv): never {
   checkString(path, 'path');
