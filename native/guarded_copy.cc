@@ -4,12 +4,17 @@
 #include "util.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <sys/mman.h>
 
 #include <atomic>
 #include <cstring>
 #include <mutex>
 #include <string>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace wayvio {
 
@@ -141,67 +146,103 @@ constexpr uint64_t kDiffBlock = 64;
 // Unchanged bytes between two changes shorter than this go along with them: one span, not two.
 constexpr uint64_t kDiffGap = 256;
 
-// diffRows(src, shadow, offset, rowBytes, rows, stride, out, outOffset, spans) -> spans found
-// (negative: -(spans + 1) when the source faulted and read as zeros). Compares each row of src
-// with the same bytes of shadow; each changed span is copied to out (packed from outOffset) and
-// into shadow, and noted in spans as [pool offset, length] pairs. out needs rowBytes * rows
-// bytes from outOffset; spans needs 2 * (rows * (rowBytes / kDiffGap + 1)) elements.
+
+// Bytes of whole 64-byte blocks at the start of a and b (n bytes each) that are equal: stops at the
+// first block that differs, and before a last block shorter than 64.
+size_t EqualBlocksGeneric(const uint8_t* a, const uint8_t* b, size_t n) {
+  size_t at = 0;
+  for (; at + 64 <= n; at += 64) {
+    uint64_t differ = 0;
+    for (int i = 0; i < 8; i++) {
+      uint64_t x, y;
+      std::memcpy(&x, a + at + 8 * i, 8);
+      std::memcpy(&y, b + at + 8 * i, 8);
+      differ |= x ^ y;
+    }
+    if (differ != 0) break;
+  }
+  return at;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) size_t EqualBlocksAvx2(const uint8_t* a, const uint8_t* b, size_t n) {
+  size_t at = 0;
+  for (; at + 64 <= n; at += 64) {
+    const __m256i lo = _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + at)),
+                                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + at)));
+    const __m256i hi = _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + at + 32)),
+                                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + at + 32)));
+    if (_mm256_movemask_epi8(_mm256_and_si256(lo, hi)) != -1) break;
+  }
+  return at;
+}
+#endif
+
+size_t (*ChooseEqualBlocks())(const uint8_t*, const uint8_t*, size_t) {
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2")) return EqualBlocksAvx2;
+#endif
+  return EqualBlocksGeneric;
+}
+
+size_t (*const EqualBlocks)(const uint8_t*, const uint8_t*, size_t) = ChooseEqualBlocks();
+
+// diffRows(src, shadow, offset, rowBytes, rows, stride, spans) -> spans found (negative:
+// -(spans + 1) when the source faulted and read as zeros). Compares each row of src with the
+// same bytes of shadow; each changed span is copied into shadow and noted in spans as an
+// [offset, length] pair. spans needs 2 * (rows * (rowBytes / kDiffGap + 1)) elements.
 Napi::Value DiffRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t src_length;
   char* src_base = MappingArg(info, 0, "diffRows", &src_length);
-  if (src_base == nullptr || !Uint8ArrayArg(info, 1, "diffRows", "shadow") || !Uint8ArrayArg(info, 6, "diffRows", "out")) return env.Undefined();
-  uint64_t offset, row_bytes, rows, stride, out_offset;
+  if (src_base == nullptr || !Uint8ArrayArg(info, 1, "diffRows", "shadow")) return env.Undefined();
+  uint64_t offset, row_bytes, rows, stride;
   if (!ArgSize(info, 2, "offset", &offset) || !ArgSize(info, 3, "rowBytes", &row_bytes) || !ArgSize(info, 4, "rows", &rows) ||
-      !ArgSize(info, 5, "stride", &stride) || !ArgSize(info, 7, "outOffset", &out_offset)) {
+      !ArgSize(info, 5, "stride", &stride)) {
     return env.Undefined();
   }
-  if (!info[8].IsTypedArray() || info[8].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+  if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
     Napi::TypeError::New(env, "diffRows: spans must be a Float64Array").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Uint8Array shadow = info[1].As<Napi::Uint8Array>();
-  Napi::Uint8Array out = info[6].As<Napi::Uint8Array>();
-  Napi::Float64Array spans = info[8].As<Napi::Float64Array>();
-  const uint64_t max_spans = rows * (row_bytes / kDiffGap + 1);
+  Napi::Float64Array spans = info[6].As<Napi::Float64Array>();
   if (!RowsFit(offset, row_bytes, rows, stride, src_length) || !RowsFit(offset, row_bytes, rows, stride, shadow.ByteLength()) ||
-      out_offset > out.ByteLength() || row_bytes * rows > out.ByteLength() - out_offset || spans.ElementLength() / 2 < max_spans) {
-    ThrowErrno(env, ERANGE, "diffRows", "rows outside src or shadow, or out or spans too small");
+      spans.ElementLength() / 2 < rows * (row_bytes / kDiffGap + 1)) {
+    ThrowErrno(env, ERANGE, "diffRows", "rows outside src or shadow, or spans too small");
     return env.Undefined();
   }
   SourceGuard guard;
   if (!guard.Watch(env, src_base, src_length)) return env.Undefined();
-  uint8_t* packed = out.Data() + out_offset;
   double* found = spans.Data();
   uint64_t count = 0;
-  auto emit = [&](const char* row, uint8_t* shadow_row, uint64_t row_offset, uint64_t begin, uint64_t end) {
-    // copied once from the client: the shadow then holds exactly what is sent
-    std::memcpy(packed, row + begin, end - begin);
-    std::memcpy(shadow_row + begin, packed, end - begin);
-    packed += end - begin;
-    found[2 * count] = static_cast<double>(row_offset + begin);
-    found[2 * count + 1] = static_cast<double>(end - begin);
-    count++;
-  };
   for (uint64_t r = 0; r < rows; r++) {
     const uint64_t row_offset = offset + r * stride;
     const char* row = src_base + row_offset;
     uint8_t* shadow_row = shadow.Data() + row_offset;
+    auto emit = [&](uint64_t begin, uint64_t end) {
+      std::memcpy(shadow_row + begin, row + begin, end - begin);
+      found[2 * count] = static_cast<double>(row_offset + begin);
+      found[2 * count + 1] = static_cast<double>(end - begin);
+      count++;
+    };
     bool open = false;
     uint64_t begin = 0, end = 0;
     for (uint64_t at = 0; at < row_bytes; at += kDiffBlock) {
+      at += EqualBlocks(reinterpret_cast<const uint8_t*>(row) + at, shadow_row + at, row_bytes - at);
+      if (at >= row_bytes) break;
       const uint64_t length = row_bytes - at < kDiffBlock ? row_bytes - at : kDiffBlock;
       if (std::memcmp(row + at, shadow_row + at, length) == 0) continue;
       if (open && at - end < kDiffGap) {
         end = at + length;
         continue;
       }
-      if (open) emit(row, shadow_row, row_offset, begin, end);
+      if (open) emit(begin, end);
       open = true;
       begin = at;
       end = at + length;
     }
-    if (open) emit(row, shadow_row, row_offset, begin, end);
+    if (open) emit(begin, end);
   }
   const double result = static_cast<double>(count);
   return Napi::Number::New(env, guard.Faulted() ? -(result + 1) : result);

@@ -304,13 +304,13 @@ export function maxDiffSpans(rowBytes: number, rows = 1): number {
 /**
  * Compares `rows` rows of `rowBytes` bytes, `stride` apart from `offset`, of a mapping made by
  * mmap() with the same bytes of `shadow`, in 64-byte blocks. Each changed span (changes less
- * than DIFF_GAP_BYTES apart are one span) is copied packed into `out` from `outOffset` and into
- * `shadow`, and noted in `spans` as a [offset, length] pair. Returns how many spans, and whether
- * the source faulted (the client shrank its file: the mapping then reads zeros, as with copyRows).
- * `out` needs rowBytes * rows bytes from outOffset, `spans` 2 * maxDiffSpans() elements.
+ * than DIFF_GAP_BYTES apart are one span) is copied into `shadow` and noted in `spans` as an
+ * [offset, length] pair. Returns how many spans, and whether the source faulted (the client
+ * shrank its file: the mapping then reads zeros, as with copyRows). `spans` needs
+ * 2 * maxDiffSpans() elements.
  */
-export function diffRows(src: ArrayBuffer, shadow: Uint8Array, offset: number, rowBytes: number, rows: number, stride: number, out: Uint8Array, outOffset: number, spans: Float64Array): { spans: number; intact: boolean } {
-  const n: number = native.diffRows(src, shadow, offset, rowBytes, rows, stride, out, outOffset, spans);
+export function diffRows(src: ArrayBuffer, shadow: Uint8Array, offset: number, rowBytes: number, rows: number, stride: number, spans: Float64Array): { spans: number; intact: boolean } {
+  const n: number = native.diffRows(src, shadow, offset, rowBytes, rows, stride, spans);
   return n < 0 ? { spans: -n - 1, intact: false } : { spans: n, intact: true };
 }
 

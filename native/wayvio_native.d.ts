@@ -52,7 +52,7 @@ export interface WayvioNative {
   execve(path: string, argv: readonly string[], env: readonly string[]): never;
   copyRows(src: ArrayBuffer, srcOffset: number, dst: Uint8Array, dstOffset: number, rowBytes: number, rows: number, stride: number): boolean;
   readonly DIFF_GAP_BYTES: number;
-  diffRows(src: ArrayBuffer, shadow: Uint8Array, offset: number, rowBytes: number, rows: number, stride: number, out: Uint8Array, outOffset: number, spans: Float64Array): number;
+  diffRows(src: ArrayBuffer, shadow: Uint8Array, offset: number, rowBytes: number, rows: number, stride: number, spans: Float64Array): number;
 
   FdWatcher: RawFdWatcherConstructor;
 

@@ -1,4 +1,4 @@
-// diffRows: finds what changed in a mapping against a shadow copy, packs it, and brings the shadow up to date.
+// diffRows: finds what changed in a mapping against a shadow copy and brings the shadow up to date.
 import t from 'tap';
 import { ftruncateSync } from 'node:fs';
 import { checkFdLeaks } from '../helpers/fd-leak';
@@ -13,16 +13,14 @@ function mapping(size: number): { fd: number; src: ArrayBuffer; bytes: Uint8Arra
   return { fd, src, bytes: new Uint8Array(src) };
 }
 
-/** Runs diffRows over rows and returns the spans with the bytes packed for each. */
+/** Runs diffRows over rows and returns the spans, each with the shadow's bytes right after. */
 function diff(src: ArrayBuffer, shadow: Uint8Array, offset: number, rowBytes: number, rows = 1, stride = rowBytes) {
-  const out = new Uint8Array(rowBytes * rows + 8);
   const spans = new Float64Array(2 * maxDiffSpans(rowBytes, rows));
-  const r = diffRows(src, shadow, offset, rowBytes, rows, stride, out, 8, spans);
+  const r = diffRows(src, shadow, offset, rowBytes, rows, stride, spans);
   const list: { offset: number; length: number; data: Uint8Array }[] = [];
-  let at = 8;
   for (let i = 0; i < r.spans; i++) {
-    list.push({ offset: spans[2 * i]!, length: spans[2 * i + 1]!, data: out.slice(at, at + spans[2 * i + 1]!) });
-    at += spans[2 * i + 1]!;
+    const [at, length] = [spans[2 * i]!, spans[2 * i + 1]!];
+    list.push({ offset: at, length, data: shadow.slice(at, at + length) });
   }
   return { intact: r.intact, spans: list };
 }
@@ -51,7 +49,7 @@ t.test('random changes: the spans carry every changed byte, and the shadow ends 
     let last = start;
     for (const s of spans) {
       t.ok(s.offset >= last && s.offset + s.length <= start + length, 'spans in order, inside the range');
-      t.same(s.data, bytes.subarray(s.offset, s.offset + s.length), 'packed bytes are the source bytes');
+      t.same(s.data, bytes.subarray(s.offset, s.offset + s.length), 'the shadow holds the source bytes of the span');
       last = s.offset + s.length;
     }
     // every byte that differed from the old shadow is inside some span
@@ -97,12 +95,12 @@ t.test('bad arguments throw before anything is read', async (t) => {
   const { fd, src } = mapping(8192);
   const shadow = new Uint8Array(8192);
   const spans = new Float64Array(2 * maxDiffSpans(8192));
-  t.throws(() => diffRows(src, shadow, 0, 8192, 1, 8192, new Uint8Array(8191), 0, spans), { code: 'ERANGE' }, 'out too small');
-  t.throws(() => diffRows(src, shadow, 0, 8192, 1, 8192, new Uint8Array(8192), 1, spans), { code: 'ERANGE' }, 'out too small from its offset');
-  t.throws(() => diffRows(src, shadow, 0, 8192, 1, 8192, new Uint8Array(8192), 0, new Float64Array(2)), { code: 'ERANGE' }, 'spans too small');
-  t.throws(() => diffRows(src, new Uint8Array(4096), 0, 8192, 1, 8192, new Uint8Array(8192), 0, spans), { code: 'ERANGE' }, 'past the shadow');
-  t.throws(() => diffRows(src, shadow, 4096, 8192, 1, 8192, new Uint8Array(8192), 0, spans), { code: 'ERANGE' }, 'past the source');
-  t.throws(() => diffRows(new ArrayBuffer(8192), shadow, 0, 16, 1, 16, new Uint8Array(16), 0, spans), { code: 'EINVAL' }, 'the source must come from mmap');
+  t.throws(() => diffRows(src, shadow, 0, 8192, 1, 8192, new Float64Array(2)), { code: 'ERANGE' }, 'spans too small');
+  t.throws(() => diffRows(src, new Uint8Array(4096), 0, 8192, 1, 8192, spans), { code: 'ERANGE' }, 'past the shadow');
+  t.throws(() => diffRows(src, shadow, 4096, 8192, 1, 8192, spans), { code: 'ERANGE' }, 'past the source');
+  t.throws(() => diffRows(src, shadow, 0, 16, 2 ** 40, 2 ** 40, spans), { code: 'ERANGE' }, 'huge rows do not wrap around');
+  t.throws(() => diffRows(new ArrayBuffer(8192), shadow, 0, 16, 1, 16, spans), { code: 'EINVAL' }, 'the source must come from mmap');
+  t.throws(() => diffRows(src, shadow, 0, 16, 1, 16, new Uint32Array(4) as unknown as Float64Array), { name: 'TypeError' }, 'spans must be a Float64Array');
   munmap(src);
   closeAll([fd]);
 });
@@ -114,7 +112,7 @@ t.test('a file that shrank under the mapping reads as zeros: the shadow holds wh
   ftruncateSync(fd, 4096);
   const { intact, spans } = diff(src, shadow, 0, 1024 * 1024);
   t.equal(intact, false, 'the fault is reported');
-  for (const s of spans) t.same(shadow.subarray(s.offset, s.offset + s.length), s.data, 'shadow and sent bytes agree');
+  t.ok(spans.length > 0, 'the changes before the fault are reported');
   t.ok(shadow.subarray(8192).every((b) => b === 0), 'past the end: zeros, in the shadow as in what is sent');
   munmap(src);
   closeAll([fd]);
