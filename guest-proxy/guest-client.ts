@@ -47,6 +47,8 @@ export interface ClientStats {
   commits: number;
   /** Damaged bytes sent over the channel. */
   shmBytes: number;
+  /** Damaged bytes not sent because the host already held them. */
+  shmBytesUnchanged: number;
   /** Damaged bytes copied into the shared region. */
   regionBytes: number;
 }
@@ -54,7 +56,7 @@ export interface ClientStats {
 export class GuestClient {
   readonly objects: ObjectMap;
   readonly shm: ShmTracker;
-  readonly stats: ClientStats = { requests: 0, events: 0, commits: 0, shmBytes: 0, regionBytes: 0 };
+  readonly stats: ClientStats = { requests: 0, events: 0, commits: 0, shmBytes: 0, shmBytesUnchanged: 0, regionBytes: 0 };
   readonly batch: WaylandBatch;
   private readonly input = new MessageBuffer();
   private readonly resources: FdResources;

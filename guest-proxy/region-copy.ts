@@ -32,7 +32,8 @@ export function dropPoolView(pool: GuestPool): void {
   pool.view = null;
 }
 
-function poolView(pool: GuestPool): ArrayBuffer | null {
+/** The pool's read-only mapping, made on first use; null once mapping failed or the file shrank under it. */
+export function poolView(pool: GuestPool): ArrayBuffer | null {
   if (pool.view === null && !pool.viewFailed) {
     try {
       pool.view = mmap(pool.fd, pool.size, 0, false);

@@ -8,6 +8,7 @@ import type { ArgValue } from '../protocol/wire-codec';
 import type { Rect, RectWrite } from '../protocol/damage';
 import type { GuestClient } from './guest-client';
 import { copyDamageToRegion, dropPoolView } from './region-copy';
+import { growShadow, sendChangedDamage } from './damage-diff';
 
 const rect = (a: ArgValue[]): Rect => ({ x: a[0] as number, y: a[1] as number, w: a[2] as number, h: a[3] as number });
 
@@ -32,7 +33,7 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
       }
       const resource = c.allocateResource();
       const block = c.ctx.region?.allocate(size) ?? null;
-      c.shm.addPool({ id: poolId, resource, fd, size, alive: true, buffers: 0, block, view: null, viewFailed: false });
+      c.shm.addPool({ id: poolId, resource, fd, size, alive: true, buffers: 0, block, view: null, viewFailed: false, diff: null });
       c.batch.flush();
       if (block !== null) c.ctx.session.send({ kind: FrameKind.ShmRef, conn: c.conn, resource, regionOffset: block.offset, size });
       else c.ctx.session.send({ kind: FrameKind.ShmCreate, conn: c.conn, resource, size });
@@ -47,6 +48,7 @@ export function handleShmRequest(c: GuestClient, name: string, id: number, args:
       c.checkPoolFd(pool.fd, size);
       pool.size = size;
       dropPoolView(pool);
+      growShadow(pool);
       c.batch.flush();
       if (pool.block === null) {
         c.ctx.session.send({ kind: FrameKind.ShmResize, conn: c.conn, resource: pool.resource, size });
@@ -132,6 +134,7 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
   c.batch.flush();
   const session = c.ctx.session;
   const chunkMax = session.peerMaxFrameSize - 64;
+  if (sendChangedDamage(c, pool, writes, chunkMax)) return;
   if (session.canSendFiles) {
     // the kernel copies from the client's memfd into the channel: the bytes never enter this process
     for (const r of writes.ranges) {

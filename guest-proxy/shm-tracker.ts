@@ -1,9 +1,11 @@
 // Guest side of shm: the client's pools, their buffers, and each surface's damage per buffer.
 import type { RegionBlock } from './shared-region';
+import type { PoolDiff } from './damage-diff';
 import { bytesPerPixel, damageWrites, DamageRegion, surfaceToBuffer, type DamageWrites, type Rect } from '../protocol/damage';
 
 /**
- * A client's pool. Over the channel its bytes go out with sendfile or pread. Into the shared
+ * A client's pool. Over the channel its changed bytes go out (see damage-diff.ts), or all damaged
+ * bytes with sendfile or pread once comparing does not pay. Into the shared
  * region they are copied from a read-only mapping (`view`) with a SIGBUS-guarded memcpy: a client
  * that shrinks its memfd under the mapping gets zeros, and pread from then on (`viewFailed`).
  */
@@ -17,9 +19,11 @@ export interface GuestPool {
   buffers: number;
   /** Where the pool lives in the shared region, or null when its bytes travel over the channel. */
   block: RegionBlock | null;
-  /** Read-only mapping of `fd` (`size` bytes), made on the first copy into the region. */
+  /** Read-only mapping of `fd` (`size` bytes), made on the first copy into the region or diff. */
   view: ArrayBuffer | null;
   viewFailed: boolean;
+  /** Over the channel: the host's bytes, to send only changes (damage-diff.ts); null before the first commit, false once off. */
+  diff: PoolDiff | null | false;
 }
 
 export interface GuestBuffer {

@@ -51,7 +51,7 @@ t.test('ranges merge when close, many rects collapse to their bounding box', asy
 t.test('double buffering: each buffer gets the damage since it was last sent', async (t) => {
   const released: GuestPool[] = [];
   const tracker = new ShmTracker((p) => released.push(p), () => undefined);
-  tracker.addPool({ id: 10, resource: 1, fd: -1, size: 2 * 100 * 400, alive: true, buffers: 0, block: null, view: null, viewFailed: false });
+  tracker.addPool({ id: 10, resource: 1, fd: -1, size: 2 * 100 * 400, alive: true, buffers: 0, block: null, view: null, viewFailed: false, diff: null });
   tracker.addBuffer(20, 10, 0, 100, 100, 400, 1);
   tracker.addBuffer(21, 10, 40000, 100, 100, 400, 1);
   const s = tracker.surface(30);

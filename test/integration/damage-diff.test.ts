@@ -1,0 +1,137 @@
+// Over the channel the guest sends only bytes that changed since the host got them, checked in pixels
+// on the host: a client that damages everything but changes little, one that changes everything
+// (diffing switches itself off), and a pool that grows.
+import { closeSync, ftruncateSync, writeSync } from 'node:fs';
+import t from 'tap';
+import { checkFdLeaks } from '../helpers/fd-leak';
+import { startWeston, type Compositor } from '../helpers/compositors';
+import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
+import { RawClient } from '../helpers/raw-client';
+import { describeSearch, findPattern, patternPixel, screenshot } from '../helpers/screenshot';
+import { dup, memfdCreate } from '../../native/index';
+import type { GuestClient } from '../../guest-proxy/guest-client';
+
+checkFdLeaks(t);
+
+const W = 160;
+const H = 120;
+const STRIDE = W * 4;
+const BUFFER_BYTES = STRIDE * H;
+let weston: Compositor;
+let pair: ProxyPair;
+
+t.before(async () => {
+  weston = await startWeston();
+  pair = await startProxyPair({ compositorPath: weston.socketPath });
+});
+t.teardown(async () => {
+  await pair?.stop();
+  await weston?.stop();
+});
+
+function guestClients(): GuestClient[] {
+  return [...(pair.guest as unknown as { clients: Map<number, GuestClient> }).clients.values()];
+}
+
+/** The pattern with a square of side 8 at (x, y) in `color`, or the pattern alone. */
+function picture(square: { x: number; y: number; color: number } | null): (x: number, y: number) => number {
+  return (x, y) => (square !== null && x >= square.x && x < square.x + 8 && y >= square.y && y < square.y + 8 ? square.color : patternPixel(x, y));
+}
+
+function paint(fd: number, base: number, pixel: (x: number, y: number) => number): void {
+  const bytes = Buffer.alloc(BUFFER_BYTES);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) bytes.writeUInt32LE(pixel(x, y) >>> 0, y * STRIDE + x * 4);
+  writeSync(fd, bytes, 0, bytes.byteLength, base);
+}
+
+/** A toplevel with a pool of `buffers` buffers; commit() paints a buffer, damages all of it and waits for its frame. */
+async function window(buffers: number) {
+  const c = new RawClient(pair.socketPath);
+  const reg = await c.getRegistry();
+  const compositor = c.bind(reg, 'wl_compositor', 4);
+  const shm = c.bind(reg, 'wl_shm', 1);
+  const wm = c.bind(reg, 'xdg_wm_base', 1);
+  const surface = c.send(compositor, 'create_surface', [0]);
+  const xdgSurface = c.send(wm, 'get_xdg_surface', [0, surface]);
+  c.send(xdgSurface, 'get_toplevel', [0]);
+  c.send(surface, 'commit', []);
+  await c.until(() => c.events.some((e) => e.iface === 'xdg_surface' && e.name === 'configure'));
+  c.send(xdgSurface, 'ack_configure', [c.events.find((e) => e.name === 'configure' && e.iface === 'xdg_surface')!.args[0]]);
+  const fd = memfdCreate('diff-test');
+  ftruncateSync(fd, buffers * BUFFER_BYTES);
+  const pool = c.send(shm, 'create_pool', [0, 0, buffers * BUFFER_BYTES], [dup(fd)]);
+  const ids = Array.from({ length: buffers }, (_, i) => c.send(pool, 'create_buffer', [0, i * BUFFER_BYTES, W, H, STRIDE, 1]));
+  const commit = async (buffer: number, pixel: (x: number, y: number) => number): Promise<void> => {
+    paint(fd, buffer * BUFFER_BYTES, pixel);
+    c.send(surface, 'attach', [ids[buffer], 0, 0]);
+    c.send(surface, 'damage_buffer', [0, 0, W, H]);
+    const cb = c.send(surface, 'frame', [0]);
+    c.send(surface, 'commit', []);
+    await c.until(() => c.events.some((e) => e.objectId === cb && e.name === 'done'));
+  };
+  const guest = (): GuestClient => guestClients().at(-1)!;
+  const close = (): void => {
+    closeSync(fd);
+    c.close();
+  };
+  return { c, fd, pool, surface, ids, commit, guest, close };
+}
+
+t.test('damage of everything for a small change: only the change crosses, and the host shows it exactly', async (t) => {
+  const w = await window(2);
+  await w.commit(0, picture(null));
+  await w.commit(1, picture(null));
+  const before = { ...w.guest().stats };
+  let last = null as { x: number; y: number; color: number } | null;
+  for (let i = 0; i < 10; i++) {
+    last = { x: 10 + i * 13, y: 20 + i * 7, color: 0xff000000 | (0x1f3f7f * (i + 1)) };
+    await w.commit(i % 2, picture(last));
+  }
+  const s = w.guest().stats;
+  const sent = s.shmBytes - before.shmBytes;
+  const damaged = 10 * BUFFER_BYTES;
+  t.ok(sent < damaged / 20, `sent ${sent} of ${damaged} damaged bytes`);
+  t.equal(s.shmBytesUnchanged - before.shmBytesUnchanged, damaged - sent, 'the rest counted as unchanged');
+  t.ok(w.guest().shm.allPools()[0]!.diff, 'diffing stays on');
+  const found = findPattern(await screenshot(weston), W, H, picture(last));
+  t.ok(found.position !== null, `the host shows the last frame: ${describeSearch(found)}`);
+  t.equal(w.c.error(), undefined, 'no protocol error');
+  w.close();
+});
+
+t.test('a client that changes every byte: diffing switches off, the damage goes out whole, the picture stays right', async (t) => {
+  const w = await window(2);
+  let pixel = picture(null);
+  for (let i = 0; i < 8; i++) {
+    pixel = ((k) => (x: number, y: number) => (patternPixel(x, y) ^ (0x010203 * (k + 1))) >>> 0)(i);
+    await w.commit(i % 2, pixel);
+  }
+  t.equal(w.guest().shm.allPools()[0]!.diff, false, 'off after a window that saved nothing');
+  const sentBefore = w.guest().stats.shmBytes;
+  await w.commit(0, picture(null));
+  t.equal(w.guest().stats.shmBytes - sentBefore, BUFFER_BYTES, 'the next commit sends its whole damage');
+  const found = findPattern(await screenshot(weston), W, H, picture(null));
+  t.ok(found.position !== null, `the host shows it: ${describeSearch(found)}`);
+  w.close();
+});
+
+t.test('a pool that grows: the shadow grows with it, and a buffer in the new part arrives exactly', async (t) => {
+  const w = await window(1);
+  await w.commit(0, picture(null));
+  ftruncateSync(w.fd, 2 * BUFFER_BYTES);
+  w.c.send(w.pool, 'resize', [2 * BUFFER_BYTES]);
+  const grown = w.c.send(w.pool, 'create_buffer', [0, BUFFER_BYTES, W, H, STRIDE, 1]);
+  const square = { x: 60, y: 60, color: 0xff123456 };
+  paint(w.fd, BUFFER_BYTES, picture(square));
+  w.c.send(w.surface, 'attach', [grown, 0, 0]);
+  w.c.send(w.surface, 'damage_buffer', [0, 0, W, H]);
+  const cb = w.c.send(w.surface, 'frame', [0]);
+  w.c.send(w.surface, 'commit', []);
+  await w.c.until(() => w.c.events.some((e) => e.objectId === cb && e.name === 'done'));
+  const diff = w.guest().shm.allPools()[0]!.diff;
+  t.ok(diff && diff.shadow.byteLength === 2 * BUFFER_BYTES, 'the shadow covers the grown pool');
+  const found = findPattern(await screenshot(weston), W, H, picture(square));
+  t.ok(found.position !== null, `the host shows the new buffer: ${describeSearch(found)}`);
+  t.equal(w.c.error(), undefined, 'no protocol error');
+  w.close();
+});
