@@ -22,6 +22,10 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'full-1080p', title: '1920x1080, full damage', args: [...HD, '--damage', 'full'], unit: 'frames', clients: 1, count: 300, quickCount: 20, warmup: 10 },
   { id: 'rows10-1080p', title: '1920x1080, 10% of rows', args: [...HD, '--damage', 'rows:10'], unit: 'frames', clients: 1, count: 1500, quickCount: 60, warmup: 20 },
   { id: 'patch-64', title: '64x64 patch of 1920x1080', args: [...HD, '--damage', 'patch:64x64'], unit: 'frames', clients: 1, count: 5000, quickCount: 200, warmup: 50 },
+  {
+    id: 'patch-64-overdamage', title: '64x64 patch changed, all 1920x1080 damaged', args: [...HD, '--damage', 'patch:64x64', '--report-damage', 'full'],
+    unit: 'frames', clients: 1, count: 1000, quickCount: 60, warmup: 20,
+  },
   { id: 'roundtrips', title: 'wl_display.sync round trips', args: [], unit: 'roundtrips', clients: 1, count: 10000, quickCount: 300, warmup: 200 },
   { id: 'clients-50', title: '50 clients, 256x256 full damage', args: ['--width', '256', '--height', '256', '--damage', 'full'], unit: 'frames', clients: 50, count: 200, quickCount: 10, warmup: 5 },
 ];

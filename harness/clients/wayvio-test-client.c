@@ -2,7 +2,7 @@
 //
 //   wayvio-test-client pattern --width W --height H [--seconds S]
 //   wayvio-test-client bench --width W --height H --frames N [--damage full|rows:PERCENT|patch:WxH] [--buffers B]
-//                            [--warmup N] [--gate 1] [--latencies 1]
+//                            [--report-damage changed|full] [--warmup N] [--gate 1] [--latencies 1]
 //   wayvio-test-client bench --roundtrips N [--warmup N] [--gate 1] [--latencies 1]
 //
 // pattern: pixel (x, y) = XRGB8888 with r = x & 255, g = y & 255, b = (x*7 + y*13) & 255 (test/helpers/screenshot.ts
@@ -11,7 +11,8 @@
 // bench: commits N frames, each followed by a wl_display.sync round trip (a frame counts once the compositor has
 // it), and prints {"frames":N,"seconds":S,"fps":F,"latency_ms":{"median":M,"p99":P},...} on one line.
 // The damaged region is the same every frame (only its contents change), so every buffer holds the whole current
-// image without tracking buffer age.
+// image without tracking buffer age. --report-damage full: still change only that region, but damage the whole
+// buffer, as toolkits that damage everything on any change do.
 // --warmup N: N untimed frames (or round trips) first. --gate 1: then print "warm" and wait for a line on stdin
 // before the timed part, and after printing the result wait for stdin to close before disconnecting (the benchmark
 // reads counters at both points while every connection is alive). --latencies 1: add "lat_ms":[...] (every frame).
@@ -307,6 +308,7 @@ struct options {
 	long frames, roundtrips, warmup;
 	int buffers;
 	bool gate, latencies;
+	bool report_full; /* damage the whole buffer each frame, whatever changed (as many toolkits do) */
 	int dx, dy, dw, dh; /* damaged rectangle, resolved against width/height */
 	const char *damage_spec;
 };
@@ -369,7 +371,11 @@ static struct options parse_args(int argc, char **argv)
 			o.buffers = (int)parse_long(opt, val, 2, MAX_BUFFERS);
 		else if (strcmp(opt, "--damage") == 0 && strcmp(o.mode, "bench") == 0)
 			o.damage_spec = val;
-		else if (strcmp(opt, "--warmup") == 0 && strcmp(o.mode, "bench") == 0)
+		else if (strcmp(opt, "--report-damage") == 0 && strcmp(o.mode, "bench") == 0) {
+			if (strcmp(val, "full") != 0 && strcmp(val, "changed") != 0)
+				fail(2, "--report-damage wants changed or full, got '%s'", val);
+			o.report_full = strcmp(val, "full") == 0;
+		} else if (strcmp(opt, "--warmup") == 0 && strcmp(o.mode, "bench") == 0)
 			o.warmup = parse_long(opt, val, 0, 100000000);
 		else if (strcmp(opt, "--gate") == 0 && strcmp(o.mode, "bench") == 0)
 			o.gate = parse_long(opt, val, 0, 1) == 1;
@@ -530,8 +536,8 @@ static int run_bench(const struct options *o)
 		fill_pattern(b->pixels, o->dx, o->dy, o->dw, o->dh, (uint32_t)f + 1);
 		ack_configure();
 		wl_surface_attach(g.surface, b->wl, 0, 0);
-		/* the first frame shows the whole buffer; later ones only the region that changed */
-		if (f == 0)
+		/* the first frame shows the whole buffer; later ones only the region that changed, unless told to overstate */
+		if (f == 0 || o->report_full)
 			damage(0, 0, g.width, g.height);
 		else
 			damage(o->dx, o->dy, o->dw, o->dh);
