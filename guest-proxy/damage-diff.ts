@@ -3,6 +3,7 @@
 // that saves enough bytes to pay for the compare.
 import { diffRows, maxDiffSpans } from '../native/index';
 import { FrameKind } from '../protocol/channel-frames';
+import { BufferPool } from '../link/buffer-pool';
 import type { DamageWrites } from '../protocol/damage';
 import type { GuestClient } from './guest-client';
 import { dropPoolView, poolView } from './region-copy';
@@ -24,6 +25,8 @@ export interface PoolDiff {
 }
 
 let spans = new Float64Array(0);
+/** Rectangles are packed into these until the channel sent them. */
+const rectBuffers = new BufferPool(8 * 1024 * 1024);
 
 /**
  * Sends what changed in `writes` as RES_WRITE frames; false when this pool is not diffed (then
@@ -56,17 +59,27 @@ export function sendChangedDamage(c: GuestClient, pool: GuestPool, writes: Damag
   let frames = 0;
   let intact = true;
   const sendSpans = (count: number): void => {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count;) {
       const offset = spans[2 * i]!;
       const length = spans[2 * i + 1]!;
-      // lent views of the shadow: only a later commit of this same buffer changes these bytes, and the
-      // client may draw it again only after the compositor released it, so after these frames left
-      for (let k = 0; k < length; k += chunkMax) {
-        const end = offset + Math.min(length, k + chunkMax);
-        c.ctx.session.send({ kind: FrameKind.ResWrite, conn: c.conn, resource: pool.resource, offset: offset + k, data: shadow.subarray(offset + k, end) });
+      // a change of a rectangle is a run of equal spans a row apart: one RES_WRITE_RECT, not one frame per row
+      let rows = 1;
+      const stride = i + 1 < count ? spans[2 * i + 2]! - offset : 0;
+      while (i + rows < count && spans[2 * (i + rows) + 1] === length && spans[2 * (i + rows)] === offset + rows * stride && (rows + 1) * length <= chunkMax) rows++;
+      if (rows > 1) {
+        sendRect(c, pool.resource, shadow, offset, length, rows, stride);
         frames++;
+      } else {
+        // lent views of the shadow: only a later commit of this same buffer changes these bytes, and the
+        // client may draw it again only after the compositor released it, so after these frames left
+        for (let k = 0; k < length; k += chunkMax) {
+          const end = offset + Math.min(length, k + chunkMax);
+          c.ctx.session.send({ kind: FrameKind.ResWrite, conn: c.conn, resource: pool.resource, offset: offset + k, data: shadow.subarray(offset + k, end) });
+          frames++;
+        }
       }
-      sent += length;
+      sent += rows * length;
+      i += rows;
     }
   };
   for (const r of writes.ranges) {
@@ -104,6 +117,14 @@ export function sendChangedDamage(c: GuestClient, pool: GuestPool, writes: Damag
     }
   }
   return true;
+}
+
+/** Rows of the shadow packed into one RES_WRITE_RECT frame. */
+function sendRect(c: GuestClient, resource: number, shadow: Uint8Array, offset: number, rowBytes: number, rows: number, stride: number): void {
+  const packed = rectBuffers.acquire(rows * rowBytes);
+  for (let r = 0; r < rows; r++) packed.set(shadow.subarray(offset + r * stride, offset + r * stride + rowBytes), r * rowBytes);
+  c.ctx.session.send({ kind: FrameKind.ResWriteRect, conn: c.conn, resource, offset, stride, rowBytes, rows, data: packed.subarray(0, rows * rowBytes) },
+    () => rectBuffers.release(packed));
 }
 
 /** A resized pool's shadow grows with it; the host's memfd grows by zeros, and so does the shadow. */
