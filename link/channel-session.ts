@@ -35,6 +35,8 @@ const DIRECT_READ_MIN = 16 * 1024;
 const RES_WRITE_PREFIX = FRAME_HEADER_SIZE + 16;
 /** Frames read prefix-first after direct data: covers the few frames (a commit, a release) between bulk writes. */
 const BULK_PREFIX_READS = 8;
+/** The rest of a frame begun by a prefix read is read on its own up to this size. */
+const SMALL_FRAME_REST = 4096;
 
 /** Queued bytes above which producers should stop reading their sources. */
 const CONGESTION_BYTES = 8 * 1024 * 1024;
@@ -137,16 +139,23 @@ export class ChannelSession extends EventEmitter {
     let prefixReads = 0;
     this.stream.readTarget = () => {
       const w = this.reader.streamingWrite();
-      const view = w === null || w.remaining < DIRECT_READ_MIN ? null : target(w.conn, w.resource, w.offset, w.remaining);
+      // small data is read with what follows it (one read for many frames), except while bulk data flows:
+      // then the next read would bring the start of the next large write along, a copy of up to 64 KiB
+      const view = w === null || (w.remaining < DIRECT_READ_MIN && prefixReads === 0) ? null : target(w.conn, w.resource, w.offset, w.remaining);
       if (view !== null) {
         prefixReads = BULK_PREFIX_READS;
         return view;
       }
       // while bulk data flows, a frame may be a RES_WRITE: read just its fixed fields, so that its data
       // lands in place too instead of its first part in a read buffer (a copy and garbage per frame)
-      if (prefixReads === 0 || !this.reader.atFrameStart) return null;
-      prefixReads--;
-      return new Uint8Array(RES_WRITE_PREFIX);
+      if (prefixReads === 0) return null;
+      if (this.reader.atFrameStart) {
+        prefixReads--;
+        return new Uint8Array(RES_WRITE_PREFIX);
+      }
+      // a small frame begun by such a read: just its rest, so that the next read starts a frame again
+      const rest = this.reader.frameRemainder;
+      return rest > 0 && rest <= SMALL_FRAME_REST ? new Uint8Array(rest) : null;
     };
   }
 

@@ -36,6 +36,15 @@ export class ChannelReader {
     return this.streaming === null && this.buffered === 0;
   }
 
+  /** Bytes still missing from a frame whose header has arrived: 0 when none has, or while one streams. */
+  get frameRemainder(): number {
+    if (this.streaming !== null || this.failure !== null || this.buffered < FRAME_HEADER_SIZE) return 0;
+    // push() validated this header already
+    const h = this.peek(4);
+    const size = (h[0]! | (h[1]! << 8) | (h[2]! << 16)) + h[3]! * 0x1000000;
+    return Math.max(0, size - this.buffered);
+  }
+
   /**
    * The RES_WRITE whose data is arriving, when every byte received so far has been returned:
    * the next `remaining` bytes of the stream are its data, to land at `offset` of `resource`.

@@ -87,6 +87,21 @@ t.test('a large RES_WRITE split across chunks streams out in parts without copie
   t.throws(() => new ChannelReader().push(Uint8Array.from([...bytes.slice(0, 16), 1, 0, 0, 0, ...bytes.slice(20, 40)])), { code: 'BAD_RESERVED' }, 'the fixed fields are validated before streaming');
 });
 
+t.test('frameRemainder: what a begun frame still lacks, and 0 at a frame start or while data streams', async (t) => {
+  const wayland = encodeFrame({ kind: FrameKind.Wayland, conn: 2, resources: [], data: new Uint8Array(100) });
+  const r = new ChannelReader();
+  t.equal(r.frameRemainder, 0, 'nothing received');
+  r.push(wayland.slice(0, 10));
+  t.equal(r.frameRemainder, 0, 'the header is not complete');
+  r.push(wayland.slice(10, 40));
+  t.equal(r.frameRemainder, wayland.byteLength - 40);
+  t.equal(r.push(wayland.slice(40)).length, 1);
+  t.equal(r.frameRemainder, 0, 'at a frame start');
+  const write = encodeFrame({ kind: FrameKind.ResWrite, conn: 2, resource: 1, offset: 0, data: new Uint8Array(5000) });
+  r.push(write.slice(0, 100));
+  t.equal(r.frameRemainder, 0, 'a RES_WRITE streams: its data is not held back');
+});
+
 function plain(f: Frame): unknown {
   return 'data' in f ? { ...f, data: Buffer.from(f.data).toString('hex') } : f;
 }
