@@ -290,7 +290,15 @@ export function munmap(buffer: ArrayBuffer): boolean {
  * either buffer throw ERANGE.
  */
 export function copyRows(src: ArrayBuffer, srcOffset: number, dst: Uint8Array, dstOffset: number, rowBytes: number, rows = 1, stride = rowBytes): boolean {
+  checkRows(src, { srcOffset, dstOffset, rowBytes, rows, stride });
+  if (!(dst instanceof Uint8Array)) throw invalidArgType('dst', 'a Uint8Array', dst);
   return native.copyRows(src, srcOffset, dst, dstOffset, rowBytes, rows, stride);
+}
+
+/** The source and the sizes of copyRows and diffRows: an ArrayBuffer, and byte counts (ranges are checked natively). */
+function checkRows(src: unknown, sizes: Record<string, unknown>): void {
+  if (!(src instanceof ArrayBuffer)) throw invalidArgType('src', 'an ArrayBuffer returned by mmap()', src);
+  for (const [name, value] of Object.entries(sizes)) checkInteger(value, name, 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** diffRows() sends unchanged stretches shorter than this along with the changes around them. */
@@ -310,6 +318,9 @@ export function maxDiffSpans(rowBytes: number, rows = 1): number {
  * 2 * maxDiffSpans() elements.
  */
 export function diffRows(src: ArrayBuffer, shadow: Uint8Array, offset: number, rowBytes: number, rows: number, stride: number, spans: Float64Array): { spans: number; intact: boolean } {
+  checkRows(src, { offset, rowBytes, rows, stride });
+  if (!(shadow instanceof Uint8Array)) throw invalidArgType('shadow', 'a Uint8Array', shadow);
+  if (!(spans instanceof Float64Array)) throw invalidArgType('spans', 'a Float64Array', spans);
   const n: number = native.diffRows(src, shadow, offset, rowBytes, rows, stride, spans);
   return n < 0 ? { spans: -n - 1, intact: false } : { spans: n, intact: true };
 }

@@ -100,6 +100,8 @@ t.test('bad arguments throw before anything is read', async (t) => {
   t.throws(() => diffRows(src, shadow, 4096, 8192, 1, 8192, spans), { code: 'ERANGE' }, 'past the source');
   t.throws(() => diffRows(src, shadow, 0, 16, 2 ** 40, 2 ** 40, spans), { code: 'ERANGE' }, 'huge rows do not wrap around');
   t.throws(() => diffRows(new ArrayBuffer(8192), shadow, 0, 16, 1, 16, spans), { code: 'EINVAL' }, 'the source must come from mmap');
+  t.throws(() => diffRows(src, shadow, -64, 16, 1, 16, spans), { code: 'ERR_OUT_OF_RANGE' }, 'sizes are whole numbers >= 0');
+  t.throws(() => diffRows(src, shadow, 0, 1.5, 1, 16, spans), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => diffRows(src, shadow, 0, 16, 1, 16, new Uint32Array(4) as unknown as Float64Array), { name: 'TypeError' }, 'spans must be a Float64Array');
   munmap(src);
   closeAll([fd]);
