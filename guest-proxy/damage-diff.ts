@@ -15,6 +15,8 @@ const WINDOW_COMMITS = 4;
 const KEEP_RATIO = 0.75;
 /** Channel bytes of a RES_WRITE besides its data. */
 const FRAME_OVERHEAD = 32;
+/** Larger pools are never compared: their shadow would cost the guest as much memory again. */
+const MAX_SHADOW_BYTES = 128 * 1024 * 1024;
 
 /** The pool's bytes as the host holds them, and what diffing sent in the current window. */
 export interface PoolDiff {
@@ -35,12 +37,12 @@ const rectBuffers = new BufferPool(8 * 1024 * 1024);
  */
 export function sendChangedDamage(c: GuestClient, pool: GuestPool, writes: DamageWrites, chunkMax: number): boolean {
   if (pool.diff === false) return false;
-  const view = poolView(pool);
-  if (view === null) {
+  const view = pool.size <= MAX_SHADOW_BYTES ? poolView(pool) : null;
+  const state = view === null ? null : (pool.diff ?? newPoolDiff(pool.size));
+  if (view === null || state === null) {
     pool.diff = false;
     return false;
   }
-  const state: PoolDiff = pool.diff ?? { shadow: new Uint8Array(pool.size), commits: 0, damaged: 0, sent: 0 };
   pool.diff = state;
   let damaged = 0;
   let mostSpans = 0;
@@ -119,6 +121,14 @@ export function sendChangedDamage(c: GuestClient, pool: GuestPool, writes: Damag
   return true;
 }
 
+function newPoolDiff(size: number): PoolDiff | null {
+  try {
+    return { shadow: new Uint8Array(size), commits: 0, damaged: 0, sent: 0 };
+  } catch {
+    return null; // no memory for a shadow: the damage goes out whole
+  }
+}
+
 /** Rows of the shadow packed into one RES_WRITE_RECT frame. */
 function sendRect(c: GuestClient, resource: number, shadow: Uint8Array, offset: number, rowBytes: number, rows: number, stride: number): void {
   const packed = rectBuffers.acquire(rows * rowBytes);
@@ -130,7 +140,13 @@ function sendRect(c: GuestClient, resource: number, shadow: Uint8Array, offset: 
 /** A resized pool's shadow grows with it; the host's memfd grows by zeros, and so does the shadow. */
 export function growShadow(pool: GuestPool): void {
   if (pool.diff === null || pool.diff === false || pool.diff.shadow.byteLength >= pool.size) return;
-  const shadow = new Uint8Array(pool.size);
-  shadow.set(pool.diff.shadow);
-  pool.diff.shadow = shadow;
+  const grown = pool.size <= MAX_SHADOW_BYTES ? newPoolDiff(pool.size) : null;
+  if (grown === null) {
+    // the host's copy is still right; only comparing stops
+    pool.diff = false;
+    dropPoolView(pool);
+    return;
+  }
+  grown.shadow.set(pool.diff.shadow);
+  pool.diff.shadow = grown.shadow;
 }

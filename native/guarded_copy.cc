@@ -140,12 +140,10 @@ Napi::Value CopyRows(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, !guard.Faulted());
 }
 
-
 // Compared in blocks of this many bytes; a changed block is sent whole.
 constexpr uint64_t kDiffBlock = 64;
 // Unchanged bytes between two changes shorter than this go along with them: one span, not two.
 constexpr uint64_t kDiffGap = 256;
-
 
 // Bytes of whole 64-byte blocks at the start of a and b (n bytes each) that are equal: stops at the
 // first block that differs, and before a last block shorter than 64.

@@ -44,8 +44,8 @@ function paint(fd: number, base: number, pixel: (x: number, y: number) => number
   writeSync(fd, bytes, 0, bytes.byteLength, base);
 }
 
-/** A toplevel with a pool of `buffers` buffers; commit() paints a buffer, damages all of it and waits for its frame. */
-async function window(buffers: number) {
+/** A toplevel with a pool of `buffers` buffers (at least `poolBytes`); commit() paints a buffer, damages all of it and waits for its frame. */
+async function window(buffers: number, poolBytes = buffers * BUFFER_BYTES) {
   const c = new RawClient(pair.socketPath);
   const reg = await c.getRegistry();
   const compositor = c.bind(reg, 'wl_compositor', 4);
@@ -58,8 +58,8 @@ async function window(buffers: number) {
   await c.until(() => c.events.some((e) => e.iface === 'xdg_surface' && e.name === 'configure'));
   c.send(xdgSurface, 'ack_configure', [c.events.find((e) => e.name === 'configure' && e.iface === 'xdg_surface')!.args[0]]);
   const fd = memfdCreate('diff-test');
-  ftruncateSync(fd, buffers * BUFFER_BYTES);
-  const pool = c.send(shm, 'create_pool', [0, 0, buffers * BUFFER_BYTES], [dup(fd)]);
+  ftruncateSync(fd, poolBytes);
+  const pool = c.send(shm, 'create_pool', [0, 0, poolBytes], [dup(fd)]);
   const ids = Array.from({ length: buffers }, (_, i) => c.send(pool, 'create_buffer', [0, i * BUFFER_BYTES, W, H, STRIDE, 1]));
   const commit = async (buffer: number, pixel: (x: number, y: number) => number): Promise<void> => {
     paint(fd, buffer * BUFFER_BYTES, pixel);
@@ -133,5 +133,17 @@ t.test('a pool that grows: the shadow grows with it, and a buffer in the new par
   const found = findPattern(await screenshot(weston), W, H, picture(square));
   t.ok(found.position !== null, `the host shows the new buffer: ${describeSearch(found)}`);
   t.equal(w.c.error(), undefined, 'no protocol error');
+  w.close();
+});
+
+t.test('a pool too large to keep a copy of is not compared: its damage goes out whole', async (t) => {
+  const w = await window(1, 129 * 1024 * 1024);
+  await w.commit(0, picture(null));
+  const sentBefore = w.guest().stats.shmBytes;
+  await w.commit(0, picture(null));
+  t.equal(w.guest().shm.allPools()[0]!.diff, false, 'no shadow for a 129 MiB pool');
+  t.equal(w.guest().stats.shmBytes - sentBefore, BUFFER_BYTES, 'an unchanged frame is sent whole');
+  const found = findPattern(await screenshot(weston), W, H, picture(null));
+  t.ok(found.position !== null, `the host shows it: ${describeSearch(found)}`);
   w.close();
 });
