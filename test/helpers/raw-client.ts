@@ -102,6 +102,22 @@ export class RawClient {
     return this.send(registryId, 'bind', [name, { interface: iface, version, id: 0 }]);
   }
 
+  /** Binds wl_compositor 4, wl_shm and xdg_wm_base, and makes an xdg_toplevel whose first configure is acked. */
+  async toplevel(): Promise<{ surface: number; shm: number }> {
+    const reg = await this.getRegistry();
+    const compositor = this.bind(reg, 'wl_compositor', 4);
+    const shm = this.bind(reg, 'wl_shm', 1);
+    const wm = this.bind(reg, 'xdg_wm_base', 1);
+    const surface = this.send(compositor, 'create_surface', [0]);
+    const xdgSurface = this.send(wm, 'get_xdg_surface', [0, surface]);
+    this.send(xdgSurface, 'get_toplevel', [0]);
+    this.send(surface, 'commit', []);
+    const configured = (e: RawEvent): boolean => e.iface === 'xdg_surface' && e.name === 'configure';
+    await this.until(() => this.events.some(configured));
+    this.send(xdgSurface, 'ack_configure', [this.events.find(configured)!.args[0]]);
+    return { surface, shm };
+  }
+
   error(): RawEvent | undefined {
     return this.events.find((e) => e.iface === 'wl_display' && e.name === 'error');
   }

@@ -47,16 +47,7 @@ function paint(fd: number, base: number, pixel: (x: number, y: number) => number
 /** A toplevel with a pool of `buffers` buffers (at least `poolBytes`); commit() paints a buffer, damages all of it and waits for its frame. */
 async function window(buffers: number, poolBytes = buffers * BUFFER_BYTES) {
   const c = new RawClient(pair.socketPath);
-  const reg = await c.getRegistry();
-  const compositor = c.bind(reg, 'wl_compositor', 4);
-  const shm = c.bind(reg, 'wl_shm', 1);
-  const wm = c.bind(reg, 'xdg_wm_base', 1);
-  const surface = c.send(compositor, 'create_surface', [0]);
-  const xdgSurface = c.send(wm, 'get_xdg_surface', [0, surface]);
-  c.send(xdgSurface, 'get_toplevel', [0]);
-  c.send(surface, 'commit', []);
-  await c.until(() => c.events.some((e) => e.iface === 'xdg_surface' && e.name === 'configure'));
-  c.send(xdgSurface, 'ack_configure', [c.events.find((e) => e.name === 'configure' && e.iface === 'xdg_surface')!.args[0]]);
+  const { surface, shm } = await c.toplevel();
   const fd = memfdCreate('diff-test');
   ftruncateSync(fd, poolBytes);
   const pool = c.send(shm, 'create_pool', [0, 0, poolBytes], [dup(fd)]);
