@@ -22,7 +22,7 @@ export interface GuestPool {
   /** Read-only mapping of `fd` (`size` bytes), made on the first copy into the region or diff. */
   view: ArrayBuffer | null;
   viewFailed: boolean;
-  /** Over the channel: the host's bytes, to send only changes (damage-diff.ts); null before the first commit, false once off. */
+  /** Over the channel: the host's bytes, to send only changes (damage-diff.ts); null until a client redraws a whole buffer, false once off. */
   diff: PoolDiff | null | false;
 }
 
@@ -113,9 +113,10 @@ export class ShmTracker {
 
   /**
    * Applies a wl_surface.commit: spreads this commit's damage to every buffer of the surface and
-   * returns the committed shm buffer with the parts of it that must be sent, or null.
+   * returns the committed shm buffer with the parts of it that must be sent, and whether this
+   * commit's own damage covers the whole buffer (a full redraw), or null.
    */
-  commit(surfaceId: number): { buffer: GuestBuffer; writes: DamageWrites } | null {
+  commit(surfaceId: number): { buffer: GuestBuffer; writes: DamageWrites; damagedWhole: boolean } | null {
     const s = this.surface(surfaceId);
     s.scale = s.pendingScale;
     s.transform = s.pendingTransform;
@@ -135,6 +136,7 @@ export class ShmTracker {
     s.surfaceDamage = [];
     for (const id of s.buffers) this.buffers.get(id)?.dirty.addRegion(damage);
     if (buffer === undefined) return null;
+    const damagedWhole = damage.covers(buffer.width, buffer.height);
     if (!s.buffers.has(buffer.id)) {
       s.buffers.add(buffer.id);
       buffer.dirty.addFull();
@@ -144,7 +146,7 @@ export class ShmTracker {
       offset: buffer.offset, width: buffer.width, height: buffer.height, stride: buffer.stride, bpp: bytesPerPixel(buffer.format),
     }, buffer.pool.size);
     buffer.dirty.clear();
-    return { buffer, writes };
+    return { buffer, writes, damagedWhole };
   }
 
   /** Frees a pool once neither the pool object nor any buffer refers to it. */

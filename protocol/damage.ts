@@ -66,6 +66,11 @@ export class DamageRegion {
     return !this.full && this.rects.length === 0;
   }
 
+  /** Whether it includes every pixel of a width x height buffer. */
+  covers(width: number, height: number): boolean {
+    return this.full || this.rects.some((r) => r.x <= 0 && r.y <= 0 && r.x + r.w >= width && r.y + r.h >= height);
+  }
+
   clear(): void {
     this.full = false;
     this.rects = [];

@@ -72,6 +72,10 @@ t.test('damage of everything for a small change: only the change crosses, and th
   const w = await window(2);
   await w.commit(0, picture(null));
   await w.commit(1, picture(null));
+  t.equal(w.guest().shm.allPools()[0]!.diff, null, 'no shadow for first commits');
+  // a redraw of a whole buffer sent before makes the shadow; each buffer is sent whole once more into it
+  await w.commit(0, picture(null));
+  await w.commit(1, picture(null));
   const before = { ...w.guest().stats };
   let last = null as { x: number; y: number; color: number } | null;
   for (let i = 0; i < 10; i++) {
@@ -87,6 +91,24 @@ t.test('damage of everything for a small change: only the change crosses, and th
   const found = findPattern(await screenshot(weston), W, H, picture(last));
   t.ok(found.position !== null, `the host shows the last frame: ${describeSearch(found)}`);
   t.equal(w.c.error(), undefined, 'no protocol error');
+  w.close();
+});
+
+t.test('a client that damages only what it changed gets no shadow: its damage goes out as before', async (t) => {
+  const w = await window(2);
+  await w.commit(0, picture(null));
+  await w.commit(1, picture(null));
+  for (let i = 0; i < 6; i++) {
+    const square = { x: 8 * i, y: 8 * i, color: 0xff00ff00 };
+    paint(w.fd, (i % 2) * BUFFER_BYTES, picture(square));
+    w.c.send(w.surface, 'attach', [w.ids[i % 2], 0, 0]);
+    w.c.send(w.surface, 'damage_buffer', [0, 0, W, 8 * i + 8]);
+    const cb = w.c.send(w.surface, 'frame', [0]);
+    w.c.send(w.surface, 'commit', []);
+    await w.c.until(() => w.c.events.some((e) => e.objectId === cb && e.name === 'done'));
+  }
+  t.equal(w.guest().shm.allPools()[0]!.diff, null, 'never compared, no memory spent on a copy');
+  t.equal(w.guest().stats.shmBytesUnchanged, 0);
   w.close();
 });
 
@@ -108,6 +130,7 @@ t.test('a client that changes every byte: diffing switches off, the damage goes 
 
 t.test('a pool that grows: the shadow grows with it, and a buffer in the new part arrives exactly', async (t) => {
   const w = await window(1);
+  await w.commit(0, picture(null));
   await w.commit(0, picture(null));
   ftruncateSync(w.fd, 2 * BUFFER_BYTES);
   w.c.send(w.pool, 'resize', [2 * BUFFER_BYTES]);

@@ -64,8 +64,12 @@ t.test('double buffering: each buffer gets the damage since it was last sent', a
   t.same(frame(21, { x: 0, y: 10, w: 100, h: 1 })?.writes.ranges, [{ start: 40000, end: 80000 }], 'first commit of B: whole');
   const third = frame(20, { x: 0, y: 20, w: 100, h: 1 });
   t.same(third?.writes.ranges, [{ start: 10 * 400, end: 11 * 400 }, { start: 20 * 400, end: 21 * 400 }], 'A again: its own damage plus what B changed');
+  t.equal(third?.damagedWhole, false, 'a row is not a redraw');
   const fourth = frame(21, { x: 0, y: 30, w: 100, h: 1 });
   t.same(fourth?.writes.ranges, [{ start: 40000 + 20 * 400, end: 40000 + 21 * 400 }, { start: 40000 + 30 * 400, end: 40000 + 31 * 400 }]);
+  const redraw = frame(20, { x: -5, y: 0, w: 200, h: 100 });
+  t.equal(redraw?.damagedWhole, true, 'damage over the whole buffer is a redraw');
+  t.equal(frame(21, { x: 0, y: 0, w: 100, h: 99 })?.damagedWhole, false, 'all but a row is not, whatever the buffer owes from A');
   s.pendingBuffer = undefined;
   t.equal(tracker.commit(30), null, 'a commit without damage sends nothing');
   tracker.destroyPool(10);
