@@ -182,7 +182,11 @@ class SpanSender {
   }
 
   sendRect(offset: number, rowBytes: number, rows: number, stride: number): void {
-    const rowsPerFrame = Math.max(1, Math.floor(this.chunkMax / rowBytes));
+    if (rowBytes > this.chunkMax) {
+      for (let row = 0; row < rows; row++) this.sendRange(offset + row * stride, rowBytes);
+      return;
+    }
+    const rowsPerFrame = Math.floor(this.chunkMax / rowBytes);
     for (let row = 0; row < rows; row += rowsPerFrame) {
       const n = Math.min(rowsPerFrame, rows - row);
       const packed = rectBuffers.acquire(n * rowBytes);

@@ -166,7 +166,12 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
 
 /** A narrow damaged rectangle: its rows packed into RES_WRITE_RECT frames of at most chunkMax bytes. */
 function sendRect(c: GuestClient, fd: number, resource: number, w: RectWrite, chunkMax: number): void {
-  const rowsPerFrame = Math.max(1, Math.floor(chunkMax / w.rowBytes));
+  if (w.rowBytes > chunkMax) {
+    // rows wider than a frame may be: in strips of columns
+    for (let col = 0; col < w.rowBytes; col += chunkMax) sendRect(c, fd, resource, { ...w, start: w.start + col, rowBytes: Math.min(chunkMax, w.rowBytes - col) }, chunkMax);
+    return;
+  }
+  const rowsPerFrame = Math.floor(chunkMax / w.rowBytes);
   for (let row = 0; row < w.rows; row += rowsPerFrame) {
     const rows = Math.min(rowsPerFrame, w.rows - row);
     const buf = damageBuffers.acquire(rows * w.rowBytes);

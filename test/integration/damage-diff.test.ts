@@ -161,3 +161,36 @@ t.test('a pool too large to keep a copy of is not compared: its damage goes out 
   t.ok(found.position !== null, `the host shows it: ${describeSearch(found)}`);
   w.close();
 });
+
+t.test('rectangles with rows wider than the host allows in a frame go out in pieces, compared or not', async (t) => {
+  // a host that takes frames of at most 8 KiB; rows of 8160 bytes in a 16800-byte stride are a narrow rectangle
+  const small = await startProxyPair({ compositorPath: weston.socketPath, limits: { frameSize: 8192 } });
+  t.teardown(() => small.stop());
+  const width = 4200;
+  const height = 4;
+  const stride = width * 4;
+  const c = new RawClient(small.socketPath);
+  const { surface, shm } = await c.toplevel();
+  const fd = memfdCreate('wide-test');
+  ftruncateSync(fd, stride * height);
+  const pool = c.send(shm, 'create_pool', [0, 0, stride * height], [dup(fd)]);
+  const buffer = c.send(pool, 'create_buffer', [0, 0, width, height, stride, 1]);
+  const frame = async (fill: number, damage: [number, number, number, number]): Promise<void> => {
+    writeSync(fd, Buffer.alloc(stride * height, fill), 0, stride * height, 0);
+    c.send(surface, 'attach', [buffer, 0, 0]);
+    c.send(surface, 'damage_buffer', damage);
+    c.send(surface, 'commit', []);
+    await c.roundtrip();
+  };
+  await frame(1, [0, 0, 2040, 2]); // the first commit sends all of the buffer anyway
+  await frame(2, [0, 0, 2040, 2]); // a narrow rectangle, sent whole
+  await frame(3, [0, 0, width, height]); // a redraw: the shadow is made
+  await frame(4, [0, 0, width, height]);
+  await frame(5, [0, 0, 2040, 2]); // a narrow rectangle, compared
+  t.equal(c.error(), undefined, 'no protocol error');
+  t.ok(small.logs.every((l) => !/FRAME_TOO_LARGE|bad frame/.test(l)), 'the host took every frame');
+  const client = [...(small.guest as unknown as { clients: Map<number, GuestClient> }).clients.values()][0]!;
+  t.ok(client.shm.allPools()[0]!.diff, 'the last frames went through the comparison');
+  closeSync(fd);
+  c.close();
+});
