@@ -1,6 +1,7 @@
 // `wayvio host`: the host proxy beside the compositor, with its limits and optional status server.
 import { DEFAULT_LIMITS, HostProxy, type HostLimits } from '../host-proxy/host-proxy';
-import { StatusAddressError, StatusServer, parseStatusAddress, type StatusAddress } from '../host-proxy/status-server';
+import { StatusAddressError, parseStatusAddress, type StatusAddress } from '../host-proxy/status-address';
+import type { StatusServer } from '../host-proxy/status-server';
 import { MAX_MAX_FRAME_SIZE, MIN_MAX_FRAME_SIZE } from '../protocol/channel-frames';
 import { exitFailed, failWhenIdle, onStopSignals, writePidfile } from './lifecycle';
 import { COMMON_OPTIONS, SOFTWARE, UsageError, VERSION, channelOption, loggerFor, parse, policyFor, registryFor, waylandSocketPath } from './usage';
@@ -76,6 +77,8 @@ export async function hostCommand(argv: string[]): Promise<void> {
   });
   proxy.start();
   if (statusAddress !== undefined) {
+    // loaded only here: the status server and prom-client cost an idle host about 2 MiB
+    const { StatusServer } = await import('../host-proxy/status-server');
     status = new StatusServer(proxy, VERSION, log);
     try {
       await status.listen(statusAddress);

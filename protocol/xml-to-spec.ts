@@ -1,5 +1,5 @@
 // Converts one Wayland protocol XML document into a validated ProtocolSpec (pure: no I/O).
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
 import type { ArgSpec, ArgType, EnumEntrySpec, EnumSpec, InterfaceSpec, MessageSpec, ProtocolSpec } from './types';
 
 const ARG_TYPES: ReadonlySet<string> = new Set<ArgType>(['int', 'uint', 'fixed', 'string', 'object', 'new_id', 'array', 'fd']);
@@ -25,19 +25,28 @@ const ATTR = '@_';
 
 type XmlNode = Record<string, unknown>;
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: ATTR,
-  parseAttributeValue: false, // "0x10" and "1" stay strings; we convert them ourselves
-  parseTagValue: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  isArray: (_name, jpath, _leaf, isAttribute) => !isAttribute && ARRAY_PATHS.has(String(jpath)),
-});
+/** fast-xml-parser, loaded on the first document: the proxies parse XML only for --protocol. */
+let xml: { lib: typeof import('fast-xml-parser'); parser: XMLParser } | undefined;
+
+function loadXml(): NonNullable<typeof xml> {
+  if (xml !== undefined) return xml;
+  const lib = require('fast-xml-parser') as typeof import('fast-xml-parser');
+  const parser = new lib.XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: ATTR,
+    parseAttributeValue: false, // "0x10" and "1" stay strings; we convert them ourselves
+    parseTagValue: false,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    isArray: (_name, jpath, _leaf, isAttribute) => !isAttribute && ARRAY_PATHS.has(String(jpath)),
+  });
+  return (xml = { lib, parser });
+}
 
 /** Parse and validate one protocol XML document; `source` names it in errors and in the result. */
 export function parseProtocolXml(xmlText: string, source: string): ProtocolSpec {
-  const wellFormed = XMLValidator.validate(xmlText);
+  const { lib, parser } = loadXml();
+  const wellFormed = lib.XMLValidator.validate(xmlText);
   if (wellFormed !== true) {
     const { msg, line, col } = wellFormed.err;
     throw new Error(`${source}:${line}:${col}: malformed XML: ${msg}`);

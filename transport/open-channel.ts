@@ -1,7 +1,6 @@
 // Opens channels from a SPEC: connects (and reconnects) or listens, and hands each stream to the caller.
 import { closeSync, constants, lstatSync, openSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type NetConnectOpts, type Server } from 'node:net';
-import WebSocket, { WebSocketServer } from 'ws';
 import { FdListener } from '../native/fd-listener';
 import { FdSocket } from '../native/fd-socket';
 import { FdStream } from '../native/fd-stream';
@@ -12,6 +11,11 @@ import { describeSpec, type ChannelSpec } from './channel-spec';
 import { FdByteStream } from './fd-byte-stream';
 import { SocketStream } from './socket-stream';
 import { WsStream } from './ws-stream';
+
+/** ws, loaded for the first WebSocket channel: a proxy on another transport never needs it. */
+function wsLibrary(): typeof import('ws') {
+  return require('ws') as typeof import('ws');
+}
 
 export interface ChannelOpener {
   close(): void;
@@ -93,7 +97,7 @@ export function connectOnce(spec: ChannelSpec, signal?: AbortSignal, onWaiting?:
       });
     case 'ws':
       return new Promise((resolve, reject) => {
-        const ws = new WebSocket(spec.url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+        const ws = new (wsLibrary().WebSocket)(spec.url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
         const onAbort = (): void => {
           ws.terminate();
           reject(aborted(name));
@@ -285,7 +289,7 @@ function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
       return { close: () => void server.close() };
     }
     case 'ws-listen': {
-      const wss = new WebSocketServer({ host: spec.host, port: spec.port, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+      const wss = new (wsLibrary().WebSocketServer)({ host: spec.host, port: spec.port, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
       let listening = false;
       wss.once('listening', () => {
         listening = true;

@@ -11,7 +11,8 @@ import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { RawGuest } from '../helpers/raw-guest';
 import { buildTestClients, repoRoot, startPatternClient, waylandInfo, type TestClients } from '../helpers/test-clients';
 import { waitFor } from '../helpers/wait';
-import { StatusServer, parseStatusAddress, type HostStatus } from '../../host-proxy/status-server';
+import { StatusServer, type HostStatus } from '../../host-proxy/status-server';
+import { parseStatusAddress } from '../../host-proxy/status-address';
 import { FrameKind } from '../../protocol/channel-frames';
 import { createLogger } from '../../link/log';
 
