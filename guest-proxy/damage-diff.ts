@@ -39,8 +39,9 @@ const rectBuffers = new BufferPool(8 * 1024 * 1024);
 /**
  * Sends `writes` of `buffer` from the pool's shadow: only what changed for a buffer the shadow
  * holds, all of it (copied into the shadow) otherwise. `damagedWhole`: the commit's own damage
- * covered the buffer. False when the pool has no shadow: then the caller sends the damage whole. After a window that saved too little, the pool is never
- * compared again and its shadow is dropped.
+ * covered the buffer. False when the pool has no shadow: then the caller sends the damage
+ * whole. After a window that saved too little, the pool is never compared again and its
+ * shadow is dropped.
  */
 export function sendChangedDamage(c: GuestClient, buffer: GuestBuffer, writes: DamageWrites, damagedWhole: boolean, chunkMax: number): boolean {
   const pool = buffer.pool;
