@@ -49,8 +49,8 @@ export interface HostClientStats {
   eventBytes: number;
 }
 
-/** What `GET /status` shows of one client. */
-export interface HostClientStatus {
+/** What `GET /status` shows of one client: its stats and these. */
+export interface HostClientStatus extends HostClientStats {
   conn: number;
   description: string;
   appId: string | null;
@@ -60,12 +60,6 @@ export interface HostClientStatus {
   pools: number;
   poolBytes: number;
   fds: number;
-  requests: number;
-  events: number;
-  commits: number;
-  framesIn: number;
-  bytesIn: number;
-  eventBytes: number;
   lastError: string | null;
 }
 
