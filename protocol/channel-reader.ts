@@ -4,6 +4,7 @@
 // RES_WRITE and PIPE_DATA frames that span chunks are not reassembled: they come out as several frames of
 // the same kind covering consecutive parts of the data, which means the same thing and costs no copy.
 import { decodeFrame, readFrameHeader } from './channel-codec';
+import { readU32 } from './wire-codec';
 import { ChannelError, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, FrameKind, type Frame, type PipeDataFrame, type ResWriteFrame } from './channel-frames';
 
 /** Fixed bytes (header included) before the data of the frame kinds that stream. */
@@ -40,9 +41,7 @@ export class ChannelReader {
   get frameRemainder(): number {
     if (this.streaming !== null || this.failure !== null || this.buffered < FRAME_HEADER_SIZE) return 0;
     // push() validated this header already
-    const h = this.peek(4);
-    const size = (h[0]! | (h[1]! << 8) | (h[2]! << 16)) + h[3]! * 0x1000000;
-    return Math.max(0, size - this.buffered);
+    return Math.max(0, readU32(this.peek(4), 0) - this.buffered);
   }
 
   /**
