@@ -5,10 +5,9 @@
 import { copyRows, diffRows, maxDiffSpans } from '../native/index';
 import { FrameKind } from '../protocol/channel-frames';
 import { BufferPool } from '../link/buffer-pool';
-import { bytesPerPixel, type DamageWrites } from '../protocol/damage';
 import type { GuestClient } from './guest-client';
 import { dropPoolView, poolView } from './region-copy';
-import type { GuestBuffer, GuestPool } from './shm-tracker';
+import type { CommittedBuffer, GuestBuffer, GuestPool } from './shm-tracker';
 
 /** Compared commits of a pool per verdict on whether comparing pays. */
 const WINDOW_COMMITS = 4;
@@ -37,13 +36,12 @@ let spans = new Float64Array(0);
 const rectBuffers = new BufferPool(8 * 1024 * 1024);
 
 /**
- * Sends `writes` of `buffer` from the pool's shadow: only what changed for a buffer the shadow
- * holds, all of it (copied into the shadow) otherwise. `damagedWhole`: the commit's own damage
- * covered the buffer. False when the pool has no shadow: then the caller sends the damage
- * whole. After a window that saved too little, the pool is never compared again and its
- * shadow is dropped.
+ * Sends the writes of a commit from the pool's shadow: only what changed for a buffer the shadow
+ * holds, all of it (copied into the shadow) otherwise. False when the pool has no shadow: then
+ * the caller sends the damage whole. After a window that saved too little, the pool is never
+ * compared again and its shadow is dropped.
  */
-export function sendChangedDamage(c: GuestClient, buffer: GuestBuffer, writes: DamageWrites, damagedWhole: boolean, chunkMax: number): boolean {
+export function sendChangedDamage(c: GuestClient, { buffer, writes, damagedWhole, sentWhole }: CommittedBuffer, chunkMax: number): boolean {
   const pool = buffer.pool;
   const redraw = damagedWhole && committedBefore.has(buffer);
   committedBefore.add(buffer);
@@ -88,7 +86,7 @@ export function sendChangedDamage(c: GuestClient, buffer: GuestBuffer, writes: D
       sender.sendRect(w.start, w.rowBytes, w.rows, w.stride);
       damaged += w.rows * w.rowBytes;
     }
-    if (coversBuffer(buffer, writes)) state.valid.add(buffer);
+    if (sentWhole) state.valid.add(buffer);
   }
   c.stats.shmBytes += sender.sent;
   c.stats.shmBytesUnchanged += damaged - sender.sent;
@@ -138,14 +136,6 @@ function newPoolDiff(size: number): PoolDiff | null {
   } catch {
     return null; // no memory for a shadow: the damage goes out whole
   }
-}
-
-/** Whether the writes include every byte of the buffer. */
-function coversBuffer(b: GuestBuffer, writes: DamageWrites): boolean {
-  const bpp = bytesPerPixel(b.format);
-  const rowBytes = bpp === null ? b.stride : Math.min(b.stride, b.width * bpp);
-  const end = b.offset + (b.height - 1) * b.stride + rowBytes;
-  return writes.ranges.some((r) => r.start <= b.offset && r.end >= end);
 }
 
 /**

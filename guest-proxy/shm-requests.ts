@@ -123,7 +123,7 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
   c.stats.commits++;
   const result = c.shm.commit(surfaceId);
   if (result === null) return;
-  const { buffer, writes, damagedWhole } = result;
+  const { buffer, writes } = result;
   const pool = buffer.pool;
   const region = c.ctx.region;
   if (buffer.block !== null && region !== null) {
@@ -134,7 +134,7 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
   c.batch.flush();
   const session = c.ctx.session;
   const chunkMax = session.peerMaxFrameSize - 64;
-  if (sendChangedDamage(c, buffer, writes, damagedWhole, chunkMax)) return;
+  if (sendChangedDamage(c, result, chunkMax)) return;
   if (session.canSendFiles) {
     // the kernel copies from the client's memfd into the channel: the bytes never enter this process
     for (const r of writes.ranges) {

@@ -56,6 +56,16 @@ export interface SurfaceState {
   buffers: Set<number>;
 }
 
+/** A commit of an shm buffer: the parts of it to send now. */
+export interface CommittedBuffer {
+  buffer: GuestBuffer;
+  writes: DamageWrites;
+  /** The commit's own damage covers the buffer (a full redraw). */
+  damagedWhole: boolean;
+  /** `writes` are the whole buffer (its own damage and what it owes from other buffers' commits). */
+  sentWhole: boolean;
+}
+
 export class ShmTracker {
   readonly pools = new Map<number, GuestPool>();
   readonly buffers = new Map<number, GuestBuffer>();
@@ -113,10 +123,9 @@ export class ShmTracker {
 
   /**
    * Applies a wl_surface.commit: spreads this commit's damage to every buffer of the surface and
-   * returns the committed shm buffer with the parts of it that must be sent, and whether this
-   * commit's own damage covers the whole buffer (a full redraw), or null.
+   * returns the committed shm buffer with the parts of it that must be sent, or null.
    */
-  commit(surfaceId: number): { buffer: GuestBuffer; writes: DamageWrites; damagedWhole: boolean } | null {
+  commit(surfaceId: number): CommittedBuffer | null {
     const s = this.surface(surfaceId);
     s.scale = s.pendingScale;
     s.transform = s.pendingTransform;
@@ -145,8 +154,9 @@ export class ShmTracker {
     const writes = damageWrites(buffer.dirty, {
       offset: buffer.offset, width: buffer.width, height: buffer.height, stride: buffer.stride, bpp: bytesPerPixel(buffer.format),
     }, buffer.pool.size);
+    const sentWhole = buffer.dirty.covers(buffer.width, buffer.height);
     buffer.dirty.clear();
-    return { buffer, writes, damagedWhole };
+    return { buffer, writes, damagedWhole, sentWhole };
   }
 
   /** Frees a pool once neither the pool object nor any buffer refers to it. */

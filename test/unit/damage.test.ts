@@ -60,11 +60,14 @@ t.test('double buffering: each buffer gets the damage since it was last sent', a
     s.bufferDamage.push(rect);
     return tracker.commit(30);
   };
-  t.same(frame(20, { x: 0, y: 0, w: 100, h: 100 })?.writes.ranges, [{ start: 0, end: 40000 }], 'first commit of A: whole');
+  const first = frame(20, { x: 0, y: 0, w: 100, h: 100 });
+  t.same(first?.writes.ranges, [{ start: 0, end: 40000 }], 'first commit of A: whole');
+  t.equal(first?.sentWhole, true);
   t.same(frame(21, { x: 0, y: 10, w: 100, h: 1 })?.writes.ranges, [{ start: 40000, end: 80000 }], 'first commit of B: whole');
   const third = frame(20, { x: 0, y: 20, w: 100, h: 1 });
   t.same(third?.writes.ranges, [{ start: 10 * 400, end: 11 * 400 }, { start: 20 * 400, end: 21 * 400 }], 'A again: its own damage plus what B changed');
   t.equal(third?.damagedWhole, false, 'a row is not a redraw');
+  t.equal(third?.sentWhole, false, 'nor does it send the whole buffer');
   const fourth = frame(21, { x: 0, y: 30, w: 100, h: 1 });
   t.same(fourth?.writes.ranges, [{ start: 40000 + 20 * 400, end: 40000 + 21 * 400 }, { start: 40000 + 30 * 400, end: 40000 + 31 * 400 }]);
   const redraw = frame(20, { x: -5, y: 0, w: 200, h: 100 });
