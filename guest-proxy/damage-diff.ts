@@ -5,6 +5,7 @@
 import { copyRows, diffRows, maxDiffSpans } from '../native/index';
 import { FrameKind } from '../protocol/channel-frames';
 import { BufferPool } from '../link/buffer-pool';
+import { rectPieces, type RectWrite } from '../protocol/damage';
 import type { GuestClient } from './guest-client';
 import { dropPoolView, poolView } from './region-copy';
 import type { CommittedBuffer, GuestBuffer, GuestPool } from './shm-tracker';
@@ -83,7 +84,7 @@ export function sendChangedDamage(c: GuestClient, { buffer, writes, damagedWhole
     }
     for (const w of writes.rects) {
       intact = copyRows(view, w.start, state.shadow, w.start, w.rowBytes, w.rows, w.stride) && intact;
-      sender.sendRect(w.start, w.rowBytes, w.rows, w.stride);
+      sender.sendRect(w);
       damaged += w.rows * w.rowBytes;
     }
     if (sentWhole) state.valid.add(buffer);
@@ -157,7 +158,7 @@ class SpanSender {
       let rows = 1;
       const stride = i + 1 < count ? spans[2 * i + 2]! - offset : 0;
       while (i + rows < count && spans[2 * (i + rows) + 1] === length && spans[2 * (i + rows)] === offset + rows * stride && (rows + 1) * length <= this.chunkMax) rows++;
-      if (rows > 1) this.sendRect(offset, length, rows, stride);
+      if (rows > 1) this.sendRect({ start: offset, stride, rowBytes: length, rows });
       else this.sendRange(offset, length);
       i += rows;
     }
@@ -172,23 +173,17 @@ class SpanSender {
     this.sent += length;
   }
 
-  sendRect(offset: number, rowBytes: number, rows: number, stride: number): void {
-    if (rowBytes > this.chunkMax) {
-      for (let row = 0; row < rows; row++) this.sendRange(offset + row * stride, rowBytes);
-      return;
-    }
-    const rowsPerFrame = Math.floor(this.chunkMax / rowBytes);
-    for (let row = 0; row < rows; row += rowsPerFrame) {
-      const n = Math.min(rowsPerFrame, rows - row);
-      const packed = rectBuffers.acquire(n * rowBytes);
-      for (let r = 0; r < n; r++) {
-        const from = offset + (row + r) * stride;
-        packed.set(this.shadow.subarray(from, from + rowBytes), r * rowBytes);
+  sendRect(w: RectWrite): void {
+    for (const p of rectPieces(w, this.chunkMax)) {
+      const packed = rectBuffers.acquire(p.rows * p.rowBytes);
+      for (let r = 0; r < p.rows; r++) {
+        const from = p.start + r * p.stride;
+        packed.set(this.shadow.subarray(from, from + p.rowBytes), r * p.rowBytes);
       }
-      this.c.ctx.session.send({ kind: FrameKind.ResWriteRect, conn: this.c.conn, resource: this.resource, offset: offset + row * stride, stride, rowBytes, rows: n, data: packed.subarray(0, n * rowBytes) },
+      this.c.ctx.session.send({ kind: FrameKind.ResWriteRect, conn: this.c.conn, resource: this.resource, offset: p.start, stride: p.stride, rowBytes: p.rowBytes, rows: p.rows, data: packed.subarray(0, p.rows * p.rowBytes) },
         () => rectBuffers.release(packed));
       this.frames++;
     }
-    this.sent += rows * rowBytes;
+    this.sent += w.rows * w.rowBytes;
   }
 }

@@ -5,7 +5,7 @@ import { FrameKind } from '../protocol/channel-frames';
 import { BufferPool } from '../link/buffer-pool';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ArgValue } from '../protocol/wire-codec';
-import type { Rect, RectWrite } from '../protocol/damage';
+import { rectPieces, type Rect, type RectWrite } from '../protocol/damage';
 import type { GuestClient } from './guest-client';
 import { copyDamageToRegion, dropPoolView } from './region-copy';
 import { growShadow, sendChangedDamage } from './damage-diff';
@@ -166,21 +166,14 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
 
 /** A narrow damaged rectangle: its rows packed into RES_WRITE_RECT frames of at most chunkMax bytes. */
 function sendRect(c: GuestClient, fd: number, resource: number, w: RectWrite, chunkMax: number): void {
-  if (w.rowBytes > chunkMax) {
-    // rows wider than a frame may be: in strips of columns
-    for (let col = 0; col < w.rowBytes; col += chunkMax) sendRect(c, fd, resource, { ...w, start: w.start + col, rowBytes: Math.min(chunkMax, w.rowBytes - col) }, chunkMax);
-    return;
-  }
-  const rowsPerFrame = Math.floor(chunkMax / w.rowBytes);
-  for (let row = 0; row < w.rows; row += rowsPerFrame) {
-    const rows = Math.min(rowsPerFrame, w.rows - row);
-    const buf = damageBuffers.acquire(rows * w.rowBytes);
-    const offset = w.start + row * w.stride;
-    for (let i = 0; i < rows; i++) {
-      if (readSync(fd, buf, i * w.rowBytes, w.rowBytes, offset + i * w.stride) < w.rowBytes) buf.fill(0, i * w.rowBytes, (i + 1) * w.rowBytes);
+  for (const p of rectPieces(w, chunkMax)) {
+    const bytes = p.rows * p.rowBytes;
+    const buf = damageBuffers.acquire(bytes);
+    for (let i = 0; i < p.rows; i++) {
+      if (readSync(fd, buf, i * p.rowBytes, p.rowBytes, p.start + i * p.stride) < p.rowBytes) buf.fill(0, i * p.rowBytes, (i + 1) * p.rowBytes);
     }
-    c.stats.shmBytes += rows * w.rowBytes;
-    c.ctx.session.send({ kind: FrameKind.ResWriteRect, conn: c.conn, resource, offset, stride: w.stride, rowBytes: w.rowBytes, rows, data: buf.subarray(0, rows * w.rowBytes) },
+    c.stats.shmBytes += bytes;
+    c.ctx.session.send({ kind: FrameKind.ResWriteRect, conn: c.conn, resource, offset: p.start, stride: p.stride, rowBytes: p.rowBytes, rows: p.rows, data: buf.subarray(0, bytes) },
       () => damageBuffers.release(buf));
   }
 }

@@ -30,6 +30,21 @@ export interface RectWrite {
   rows: number;
 }
 
+/**
+ * `w` cut into rectangles whose rows together fit in `maxBytes` (one frame each); rows wider than
+ * that are cut into strips of columns first.
+ */
+export function* rectPieces(w: RectWrite, maxBytes: number): Generator<RectWrite> {
+  if (w.rowBytes > maxBytes) {
+    for (let col = 0; col < w.rowBytes; col += maxBytes) yield* rectPieces({ ...w, start: w.start + col, rowBytes: Math.min(maxBytes, w.rowBytes - col) }, maxBytes);
+    return;
+  }
+  const rowsPerPiece = Math.floor(maxBytes / w.rowBytes);
+  for (let row = 0; row < w.rows; row += rowsPerPiece) {
+    yield { start: w.start + row * w.stride, stride: w.stride, rowBytes: w.rowBytes, rows: Math.min(rowsPerPiece, w.rows - row) };
+  }
+}
+
 export interface DamageWrites {
   ranges: ByteRange[];
   rects: RectWrite[];

@@ -1,7 +1,7 @@
 // Damage math and per-buffer dirty tracking: what bytes each commit must send, including double buffering.
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { DamageRegion, boundingBox, bytesPerPixel, damageWrites, mergeRanges, surfaceToBuffer } from '../../protocol/damage';
+import { DamageRegion, boundingBox, bytesPerPixel, damageWrites, mergeRanges, rectPieces, surfaceToBuffer } from '../../protocol/damage';
 import { ShmTracker, type GuestPool } from '../../guest-proxy/shm-tracker';
 
 checkFdLeaks(t);
@@ -80,4 +80,20 @@ t.test('double buffering: each buffer gets the damage since it was last sent', a
   tracker.destroyBuffer(20);
   tracker.destroyBuffer(21);
   t.same(released.map((p) => p.id), [10], 'then it is released');
+});
+
+t.test('rectPieces: frames of whole rows, and strips of columns for rows wider than a frame', async (t) => {
+  const bytesOf = (w: { start: number; stride: number; rowBytes: number; rows: number }): number[] => {
+    const out: number[] = [];
+    for (let r = 0; r < w.rows; r++) for (let b = 0; b < w.rowBytes; b++) out.push(w.start + r * w.stride + b);
+    return out;
+  };
+  const rect = { start: 100, stride: 1000, rowBytes: 300, rows: 7 };
+  const pieces = [...rectPieces(rect, 1000)];
+  t.same(pieces.map((p) => p.rows), [3, 3, 1], 'three rows of 300 bytes fit in 1000');
+  t.same(pieces.flatMap(bytesOf), bytesOf(rect), 'every byte once, in order');
+  const wide = { start: 0, stride: 5000, rowBytes: 2500, rows: 2 };
+  const strips = [...rectPieces(wide, 1000)];
+  t.ok(strips.every((p) => p.rows * p.rowBytes <= 1000), 'each piece fits');
+  t.same(strips.flatMap(bytesOf).sort((a, b) => a - b), bytesOf(wide), 'the strips cover the rectangle exactly');
 });
