@@ -12,6 +12,7 @@ const LIMIT_FLAGS: Record<string, { field: keyof HostLimits; bytes: boolean; min
   'max-pool-bytes': { field: 'shmPool', bytes: true, min: 4096, max: Number.MAX_SAFE_INTEGER },
   'max-clients': { field: 'clients', bytes: false, min: 1, max: 1_000_000 },
   'max-objects': { field: 'objects', bytes: false, min: 16, max: 0xfeffffff },
+  'max-pools': { field: 'pools', bytes: false, min: 1, max: 1 << 20 },
   'max-fds': { field: 'fds', bytes: false, min: 8, max: 1_000_000 },
   'max-frame-size': { field: 'frameSize', bytes: true, min: MIN_MAX_FRAME_SIZE, max: MAX_MAX_FRAME_SIZE },
   'max-channels': { field: 'channels', bytes: false, min: 1, max: 1000 },

@@ -28,7 +28,9 @@ LIMITS (host; for the whole guest unless noted; sizes may end in K, M or G). Pas
   --max-pool-bytes N  largest single pool or file (default 512M)
   --max-clients N     clients at once (default 256)
   --max-objects N     live Wayland objects per client (default 65536)
-  --max-fds N         fds held for the guest: compositor connections, pools, files, pipes (default 4096)
+  --max-pools N       shm pools the compositor maps per client (live, or with live buffers; default 1024)
+  --max-fds N         fds held or handed on for the guest: compositor connections, pools, files, pipes,
+                      fds queued to the compositor and its pool mappings (default 4096)
   --max-frame-size N  largest channel frame accepted, 8K..16M (default 256K)
   --max-channels N    guest channels at once (default 4)`;
 

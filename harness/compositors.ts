@@ -22,6 +22,9 @@ export interface Compositor {
   readonly env: ClientEnv;
   readonly width: number;
   readonly height: number;
+  readonly pid: number;
+  /** How the compositor exited (code or signal name), or undefined while it runs. */
+  exitStatus(): number | string | undefined;
   /** The compositor's stderr so far (last 64 KiB), for failure messages. */
   log(): string;
   /** Ends the compositor (and its helper processes) and removes runtimeDir. Safe to call twice. */
@@ -214,6 +217,8 @@ async function finishStart(
           env: { XDG_RUNTIME_DIR: runtimeDir, WAYLAND_DISPLAY: name },
           width,
           height,
+          pid: proc.pid,
+          exitStatus: () => exitedWith,
           log: () => proc.stderrTail(),
           stop,
         };

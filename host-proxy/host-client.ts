@@ -15,6 +15,7 @@ import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
 import { WaylandBatch } from '../link/wayland-batch';
 import { RecentMessages } from '../link/recent-messages';
+import { CompositorPools } from './compositor-pools';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
 import { XdgOrder } from './xdg-order';
 
@@ -30,8 +31,8 @@ export interface HostContext {
   /** Interfaces already reported hidden, per channel (each logged once). */
   /** Hidden interfaces already logged for this client (each once). */
   hiddenLogged: Set<string>;
-  /** Live objects one client may have; fds the host may hold for the whole guest. */
-  limits: { objects: number; fds: number };
+  /** Live objects and compositor pool mappings one client may have; fds the host may hold for the whole guest. */
+  limits: { objects: number; pools: number; fds: number };
   /** fds the host holds for the whole guest now (every client's fdsHeld). */
   fdsInUse: () => number;
   /** Told each time a client hits a limit (for metrics). */
@@ -69,13 +70,13 @@ export class HostClient {
   readonly stats: HostClientStats = { requests: 0, events: 0, commits: 0, framesIn: 0, bytesIn: 0, eventBytes: 0 };
   private readonly objects: ObjectMap;
   private readonly pools: HostPools;
+  /** The pools as the compositor maps them: their bounds, and the mappings this client makes it keep. */
+  private readonly compositorPools: CompositorPools;
   private readonly resources: FdResources;
   private readonly batch: WaylandBatch;
   private readonly input = new MessageBuffer();
   private readonly globals = new Map<number, { iface: string; version: number }>();
   private readonly xdgOrder = new XdgOrder();
-  /** wl_shm_pool object id → pool resource. */
-  private readonly poolObjects = new Map<number, number>();
   private socket: FdSocket | null = null;
   /** FILE_CREATE resources not yet passed on (their bytes are charged to the quota), and PIPE_OPEN ends. */
   private readonly pendingFiles = new Map<number, number>();
@@ -95,6 +96,7 @@ export class HostClient {
     this.batch = new WaylandBatch(conn, ctx.session);
     this.resources = new FdResources(conn, ctx.session, 'host', () => undefined);
     this.pools = new HostPools(ctx.quota, (r) => this.resources.fromPeer(r), ctx.region);
+    this.compositorPools = new CompositorPools(this.pools);
     let fd: number;
     try {
       fd = unixConnect(ctx.compositorPath);
@@ -120,10 +122,23 @@ export class HostClient {
     return this.pools.count;
   }
 
-  /** fds the host holds for this client: its compositor connection, pools, files and pipes. */
+  /**
+   * fds the host holds or hands on for this client: its compositor connection, pools, files and pipes, fds
+   * queued towards the compositor, and the pool mappings the compositor keeps for it.
+   */
   get fdsHeld(): number {
     if (this.closed) return 0;
-    return (this.socket === null ? 0 : 1) + this.pools.count + this.pendingFiles.size + this.pendingPipeEnds.size + this.resources.bridges.size;
+    const socket = this.socket === null ? 0 : 1 + this.socket.queuedFdCount;
+    return socket + this.pools.count + this.pendingFiles.size + this.pendingPipeEnds.size + this.resources.bridges.size + this.compositorPools.mappings;
+  }
+
+  /** After wl_shm.create_pool: the compositor keeps one more mapping, bounded per client and in the guest's fds. */
+  private checkPoolCount(): void {
+    const mappings = this.compositorPools.mappings;
+    if (mappings > this.ctx.limits.pools) {
+      throw new QuotaError('max-pools', `the compositor would map ${mappings} shm pools for this client, more than ${this.ctx.limits.pools} (--max-pools)`);
+    }
+    this.chargeFds(0);
   }
 
   status(): HostClientStatus {
@@ -177,7 +192,7 @@ export class HostClient {
     if (problem !== null) this.violation(problem);
   }
 
-  /** Throws QuotaError when `n` more fds would pass the guest's --max-fds. */
+  /** Throws QuotaError when `n` more fds (0: those now counted) would pass the guest's --max-fds. */
   private chargeFds(n: number): void {
     const inUse = this.ctx.fdsInUse();
     if (inUse + n > this.ctx.limits.fds) throw new QuotaError('max-fds', `the guest would make the host hold ${inUse + n} fds, more than ${this.ctx.limits.fds} (--max-fds)`);
@@ -219,13 +234,15 @@ export class HostClient {
         const { args, fds: messageFds } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, entry.fdCount === 0 ? [] : fds.slice(firstFd), name);
         this.recent.add(' -> ', iface, objectId, spec, data, at, off, messageFds);
         if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
-        this.checkRequest(name, objectId, args, frame.resources[res - 1]);
+        this.checkRequest(name, objectId, args);
+        const shmArgs = this.compositorPools.request(name, objectId, args, frame.resources[res - 1]);
         this.objects.applyRequest(objectId, spec, args);
         if (this.objects.size > this.ctx.limits.objects) {
           throw new QuotaError('max-objects', `${name} makes ${this.objects.size} live objects, more than ${this.ctx.limits.objects} (--max-objects)`);
         }
+        if (name === 'wl_shm.create_pool') this.checkPoolCount();
         if (name === 'wl_surface.commit') this.stats.commits++;
-        const rewritten = this.rewrite(name, objectId, args);
+        const rewritten = shmArgs ?? this.rewrite(name, args);
         if (rewritten === null) continue;
         const replacement = rewritten === 'drop' ? null : encodeMessage(objectId, opcodeAt(data, at), spec, rewritten).bytes;
         (edits ??= new EditedMessages(data)).replace(at, off, replacement);
@@ -258,42 +275,18 @@ export class HostClient {
     return fd;
   }
 
-  /**
-   * Requests the host changes on their way: title prefixes, and pools in the shared region (the
-   * compositor maps the whole region, so sizes become the region's and buffer offsets are shifted
-   * by the pool's place in it). Returns new args, null to forward unchanged, or 'drop'.
-   */
-  private rewrite(name: string, id: number, args: ArgValue[]): ArgValue[] | null | 'drop' {
+  /** Requests the host changes on their way: title prefixes. Returns new args, or null to forward unchanged. */
+  private rewrite(name: string, args: ArgValue[]): ArgValue[] | null {
     if (TITLE_REQUESTS.has(name)) {
       this.title = args[0] as string;
       return this.ctx.policy.titlePrefix === '' ? null : [this.ctx.policy.titlePrefix + (args[0] as string)];
     }
     if (name === 'xdg_toplevel.set_app_id' || name === 'zxdg_toplevel_v6.set_app_id') this.appId = args[0] as string;
-    const region = this.pools.region;
-    if (region === null) return null;
-    switch (name) {
-      case 'wl_shm.create_pool': {
-        const r = this.pools.ref(this.poolObjects.get(args[0] as number) ?? 0);
-        return r === undefined ? null : [args[0], args[1], region.size];
-      }
-      case 'wl_shm_pool.create_buffer': {
-        const r = this.pools.ref(this.poolObjects.get(id) ?? 0);
-        if (r === undefined) return null;
-        const [, offset, width, height, stride] = args as number[];
-        if (offset < 0 || width <= 0 || height <= 0 || stride < width || offset + stride * height > r.size) {
-          throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.create_buffer: ${width}x${height} stride ${stride} at ${offset} does not fit the ${r.size}-byte pool`);
-        }
-        return [args[0], r.offset + offset, width, height, stride, args[5]];
-      }
-      case 'wl_shm_pool.resize':
-        return this.pools.ref(this.poolObjects.get(id) ?? 0) === undefined ? null : 'drop';
-      default:
-        return null;
-    }
+    return null;
   }
 
   /** The checks the host makes itself, whatever the guest claims to have checked. */
-  private checkRequest(name: string, id: number, args: ArgValue[], lastResource: number | undefined): void {
+  private checkRequest(name: string, id: number, args: ArgValue[]): void {
     switch (name) {
       case 'wl_registry.bind': {
         const want = args[1] as UntypedNewId;
@@ -301,20 +294,6 @@ export class HostClient {
         if (g === undefined || g.iface !== want.interface || want.version > g.version) {
           throw new ProtocolError('UNKNOWN_INTERFACE', `bind of ${want.interface} v${want.version} as global ${args[0] as number}: not offered to this guest`);
         }
-        break;
-      }
-      case 'wl_shm.create_pool': {
-        const size = args[2] as number;
-        const poolSize = lastResource === undefined ? undefined : this.pools.sizeOf(lastResource);
-        if (poolSize === undefined) throw new ProtocolError('BAD_ARGUMENT', 'wl_shm.create_pool: the fd is not an shm pool resource');
-        if (size <= 0 || size > poolSize) throw new ProtocolError('BAD_ARGUMENT', `wl_shm.create_pool: size ${size} does not fit the ${poolSize}-byte pool`);
-        this.poolObjects.set(args[0] as number, lastResource as number);
-        break;
-      }
-      case 'wl_shm_pool.resize': {
-        const r = this.poolObjects.get(id);
-        const have = r === undefined ? undefined : this.pools.sizeOf(r);
-        if (have === undefined || (args[0] as number) > have) throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.resize(${args[0] as number}) beyond the pool the host holds`);
         break;
       }
       default:

@@ -72,8 +72,9 @@ export class HostPools {
     return this.pools.has(resource) || this.refs.has(resource);
   }
 
-  sizeOf(resource: number): number | undefined {
-    return this.pools.get(resource)?.size ?? this.refs.get(resource)?.size;
+  /** The memfd pool of a resource: the record stays valid (with its last size) after the resource is dropped. */
+  get(resource: number): HostPool | undefined {
+    return this.pools.get(resource);
   }
 
   /** Where `length` bytes of a RES_WRITE at `offset` of a memfd pool go, or null when that is not a valid write. */

@@ -25,6 +25,8 @@ export interface HostLimits {
   clients: number;
   /** Live Wayland objects per client (--max-objects). */
   objects: number;
+  /** shm pools the compositor maps per client: live wl_shm_pools and those with live buffers (--max-pools). */
+  pools: number;
   /** fds the host holds for the guest: compositor connections, pools, files, pipes (--max-fds). */
   fds: number;
   /** Largest channel frame the host accepts, announced in HELLO (--max-frame-size). */
@@ -38,6 +40,7 @@ export const DEFAULT_LIMITS: Readonly<HostLimits> = {
   shmPool: 512 * 1024 ** 2,
   clients: 256,
   objects: 65536,
+  pools: 1024,
   fds: 4096,
   frameSize: DEFAULT_MAX_FRAME_SIZE,
   channels: 4,
@@ -234,7 +237,7 @@ export class HostProxy extends EventEmitter {
       const client = new HostClient(frame.conn, frame.description, {
         registry: this.o.registry, policy: this.o.policy, session: ch.session, log, compositorPath: this.o.compositorPath,
         quota: ch.quota, hiddenLogged: new Set(), region: ch.region,
-        limits: { objects: this.limits.objects, fds: this.limits.fds },
+        limits: { objects: this.limits.objects, pools: this.limits.pools, fds: this.limits.fds },
         fdsInUse: () => this.fdsInUse(),
         onLimit: (limit) => this.limitHit(limit),
       }, (c) => {

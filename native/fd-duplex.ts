@@ -78,6 +78,11 @@ export abstract class FdDuplex extends EventEmitter {
     return this.queue.length;
   }
 
+  /** fds queued with those bytes and not yet sent. */
+  get queuedFdCount(): number {
+    return this.queue.fdCount;
+  }
+
   /** Stops reading (backpressure towards the peer) until resume(). */
   pause(): void {
     this.paused = true;
