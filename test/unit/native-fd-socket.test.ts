@@ -243,3 +243,19 @@ t.test('a short read ends the read loop without a recvmsg that would say EAGAIN;
   t.equal((await third).data.toString(), 'three', 'resume() reads at once');
   await closeBoth(a, b);
 });
+
+t.test('queuedFdCount counts the fds written and not yet sent', async (t) => {
+  const [a, b] = pair();
+  t.equal(a.queuedFdCount, 0);
+  a.cork();
+  a.write(Buffer.alloc(8), [indexedMemfd(1), indexedMemfd(2)]);
+  a.write(Buffer.alloc(4), [indexedMemfd(3)]);
+  t.equal(a.queuedFdCount, 3, 'three fds wait while corked');
+  const got = collect(b, 12);
+  a.uncork();
+  t.equal(a.queuedFdCount, 0, 'none once they were sent');
+  const { fds } = await got;
+  t.equal(fds.length, 3);
+  closeAll(fds);
+  await closeBoth(a, b);
+});
