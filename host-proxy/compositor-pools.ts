@@ -79,7 +79,7 @@ export class CompositorPools {
     const p = this.live(poolId, 'resize');
     const have = this.sizeOf(p.memory);
     if (size < p.size || size > have) {
-      throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${poolId}.resize(${size}): the pool has ${p.size} bytes and the memory behind it ${have}`);
+      throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${poolId}.resize(${size}): a pool of ${p.size} bytes may grow only up to the ${have} bytes of memory the compositor maps`);
     }
     p.size = size;
   }
