@@ -1,7 +1,6 @@
 // One Wayland client of the guest proxy: its requests go to the channel, its events come back from it.
-import { fstatSync } from 'node:fs';
 import type { FdSocket } from '../native/fd-socket';
-import { closeAll } from '../native/index';
+import { closeAll, dup } from '../native/index';
 import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
 import { EditedMessages } from '../protocol/edited-messages';
@@ -16,10 +15,9 @@ import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
 import { RecentMessages } from '../link/recent-messages';
 import { WaylandBatch } from '../link/wayland-batch';
-import type { SharedRegion } from './shared-region';
-import { ShmTracker, type GuestPool } from './shm-tracker';
-import { handleShmRequest } from './shm-requests';
-import { dropPoolView } from './region-copy';
+import { GuestShm } from './shm/guest-shm';
+import type { SharedRegion } from './shm/shared-region';
+import type { ShmPort, ShmStats } from './shm/shm-port';
 
 export interface GuestContext {
   registry: ProtocolRegistry;
@@ -41,21 +39,14 @@ const INVALID_OBJECT = 0;
 const INVALID_METHOD = 1;
 const IMPLEMENTATION = 3;
 
-export interface ClientStats {
+export interface ClientStats extends ShmStats {
   requests: number;
   events: number;
-  commits: number;
-  /** Damaged bytes sent over the channel. */
-  shmBytes: number;
-  /** Damaged bytes not sent because the host already held them. */
-  shmBytesUnchanged: number;
-  /** Damaged bytes copied into the shared region. */
-  regionBytes: number;
 }
 
 export class GuestClient {
   readonly objects: ObjectMap;
-  readonly shm: ShmTracker;
+  readonly shm: GuestShm;
   readonly stats: ClientStats = { requests: 0, events: 0, commits: 0, shmBytes: 0, shmBytesUnchanged: 0, regionBytes: 0 };
   readonly batch: WaylandBatch;
   private readonly input = new MessageBuffer();
@@ -70,10 +61,10 @@ export class GuestClient {
     this.log = ctx.log.child(`client ${conn}`);
     this.objects = new ObjectMap(ctx.registry);
     this.batch = new WaylandBatch(conn, ctx.session);
-    this.shm = new ShmTracker((pool) => this.releasePool(pool), (block) => ctx.region?.unref(block));
     this.resources = new FdResources(conn, ctx.session, 'guest', (b, err) => {
       if (err !== undefined) this.log.debug(`pipe ${b.resource}: ${err.message}`);
     });
+    this.shm = new GuestShm(this.shmPort(), ctx.region);
     ctx.session.send({ kind: FrameKind.Open, conn, description });
     socket.readTarget = () => this.input.freeSpace();
     socket.on('data', (bytes: Buffer, fds: number[]) => this.onClientData(bytes, fds));
@@ -133,8 +124,8 @@ export class GuestClient {
       throw e;
     }
     const resources: number[] = [];
-    // from here handleShmRequest owns the fds it handles (and closes them when it refuses them)
-    const handled = handleShmRequest(this, name, m.objectId, args, decoded.fds, resources);
+    // from here the shm owner owns the fds it handles (and closes them when it refuses them)
+    const handled = this.shm.request(name, m.objectId, args, decoded.fds, resources);
     if (!handled) {
       for (let i = 0; i < decoded.fds.length; i++) {
         const r = this.resources.export(decoded.fds[i]); // takes the fd, also on error
@@ -156,28 +147,24 @@ export class GuestClient {
     }
   }
 
-  // ---- shm helpers used by shm-requests.ts
-
-  allocateResource(): number {
-    return this.resources.allocate();
-  }
-
-  /** Checks that a client's pool fd really holds `size` bytes. */
-  checkPoolFd(fd: number, size: number): void {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new ProtocolError('BAD_ARGUMENT', 'wl_shm pool fd is not a regular file or memfd');
-    const fileSize = st.size;
-    if (size <= 0 || size > fileSize) throw new ProtocolError('BAD_ARGUMENT', `wl_shm pool size ${size} does not fit the ${fileSize}-byte fd`);
-  }
-
-  private releasePool(pool: GuestPool): void {
-    if (pool.fd < 0) return;
-    if (pool.block !== null) this.ctx.region?.unref(pool.block);
-    pool.block = null;
-    dropPoolView(pool);
-    if (!this.ctx.session.isClosed) this.ctx.session.send({ kind: FrameKind.ResDrop, conn: this.conn, resource: pool.resource });
-    closeAll([pool.fd]);
-    pool.fd = -1;
+  /** What the shm owner may do on this connection. */
+  private shmPort(): ShmPort {
+    const { session } = this.ctx;
+    return {
+      conn: this.conn,
+      stats: this.stats,
+      send: (frame, flushed) => session.send(frame, flushed),
+      sendFromFile: (resource, fd, offset, length) => {
+        if (!session.canSendFiles) return false;
+        session.sendFileWrite(this.conn, resource, offset, dup(fd), offset, length);
+        return true;
+      },
+      get maxFrameData() {
+        return session.peerMaxFrameSize;
+      },
+      flush: () => this.batch.flush(),
+      allocateResource: () => this.resources.allocate(),
+    };
   }
 
   // ---- events from the host
@@ -331,7 +318,7 @@ export class GuestClient {
     this.socket.end();
     closeAll(this.input.takeFds());
     this.resources.destroy();
-    for (const pool of this.shm.allPools()) this.releasePool(pool);
+    this.shm.close();
     if (hostCode !== null) this.ctx.session.send({ kind: FrameKind.Close, conn: this.conn, code: hostCode, reason: reason.slice(0, 1000) });
     this.onClosed(this);
   }

@@ -12,7 +12,7 @@ import type { ChannelSpec } from '../transport/channel-spec';
 import { openChannels, type ChannelOpener } from '../transport/open-channel';
 import { Capability } from '../protocol/channel-frames';
 import { GuestClient } from './guest-client';
-import { SharedRegion } from './shared-region';
+import { SharedRegion } from './shm/shared-region';
 
 export interface GuestProxyOptions {
   socketPath: string;

@@ -1,75 +1,14 @@
-// Guest side of shm: the client's pools, their buffers, and each surface's damage per buffer.
+// Guest side of shm: the client's pools, their buffers, viewports, and each surface's damage per buffer.
+import { bytesPerPixel, damageWrites, DamageRegion, surfaceToBuffer } from '../../protocol/damage';
 import type { RegionBlock } from './shared-region';
-import type { PoolDiff } from './damage-diff';
-import { bytesPerPixel, damageWrites, DamageRegion, surfaceToBuffer, type DamageWrites, type Rect } from '../protocol/damage';
-
-/**
- * A client's pool. Over the channel its changed bytes go out (see damage-diff.ts), or all damaged
- * bytes with sendfile or pread once comparing does not pay. Into the shared
- * region they are copied from a read-only mapping (`view`) with a SIGBUS-guarded memcpy: a client
- * that shrinks its memfd under the mapping gets zeros, and pread from then on (`viewFailed`).
- */
-export interface GuestPool {
-  id: number;
-  resource: number;
-  /** The client's fd, owned by the pool; -1 once released. */
-  fd: number;
-  size: number;
-  alive: boolean;
-  buffers: number;
-  /** Where the pool lives in the shared region, or null when its bytes travel over the channel. */
-  block: RegionBlock | null;
-  /** Read-only mapping of `fd` (`size` bytes), made on the first copy into the region or diff. */
-  view: ArrayBuffer | null;
-  viewFailed: boolean;
-  /** Over the channel: the host's bytes, to send only changes (damage-diff.ts); null until a client redraws a whole buffer, false once off. */
-  diff: PoolDiff | null | false;
-}
-
-export interface GuestBuffer {
-  id: number;
-  pool: GuestPool;
-  offset: number;
-  width: number;
-  height: number;
-  stride: number;
-  format: number;
-  /** Damage since this buffer's bytes were last sent; starts full. */
-  dirty: DamageRegion;
-  /** The region block its bytes go to (the pool's block when the buffer was created). */
-  block: RegionBlock | null;
-}
-
-export interface SurfaceState {
-  id: number;
-  /** undefined: no attach since the last commit; null: a null buffer was attached. */
-  pendingBuffer: number | null | undefined;
-  currentBuffer: number | null;
-  bufferDamage: Rect[];
-  surfaceDamage: Rect[];
-  scale: number;
-  pendingScale: number;
-  transform: number;
-  pendingTransform: number;
-  viewport: boolean;
-  /** Buffers committed on this surface: surface damage also dirties them. */
-  buffers: Set<number>;
-}
-
-/** A commit of an shm buffer: the parts of it to send now. */
-export interface CommittedBuffer {
-  buffer: GuestBuffer;
-  writes: DamageWrites;
-  /** The commit's own damage covers the buffer (a full redraw). */
-  damagedWhole: boolean;
-  /** `writes` are the whole buffer (its own damage and what it owes from other buffers' commits). */
-  sentWhole: boolean;
-}
+import type { CommittedBuffer, GuestBuffer, GuestPool, SurfaceState } from './shm-types';
 
 export class ShmTracker {
   readonly pools = new Map<number, GuestPool>();
   readonly buffers = new Map<number, GuestBuffer>();
   readonly surfaces = new Map<number, SurfaceState>();
+  /** wp_viewport id → its surface. */
+  private readonly viewports = new Map<number, number>();
 
   constructor(private readonly release: (pool: GuestPool) => void, private readonly unrefBlock: (block: RegionBlock) => void) {}
 
@@ -92,7 +31,7 @@ export class ShmTracker {
     const dirty = new DamageRegion();
     dirty.addFull();
     if (pool.block !== null) pool.block.refs++;
-    this.buffers.set(id, { id, pool, offset, width, height, stride, format, dirty, block: pool.block });
+    this.buffers.set(id, { id, pool, offset, width, height, stride, format, dirty, block: pool.block, committed: false });
   }
 
   destroyBuffer(id: number): void {
@@ -109,7 +48,7 @@ export class ShmTracker {
     let s = this.surfaces.get(id);
     if (s === undefined) {
       s = {
-        id, pendingBuffer: undefined, currentBuffer: null, bufferDamage: [], surfaceDamage: [],
+        id, attached: false, pendingBuffer: null, currentBuffer: null, bufferDamage: [], surfaceDamage: [],
         scale: 1, pendingScale: 1, transform: 0, pendingTransform: 0, viewport: false, buffers: new Set(),
       };
       this.surfaces.set(id, s);
@@ -121,6 +60,26 @@ export class ShmTracker {
     this.surfaces.delete(id);
   }
 
+  attach(surfaceId: number, bufferId: number | null): void {
+    const s = this.surface(surfaceId);
+    s.attached = true;
+    s.pendingBuffer = bufferId;
+  }
+
+  /** wp_viewporter.get_viewport: surface damage of a viewported surface maps to the whole buffer. */
+  addViewport(viewportId: number, surfaceId: number): void {
+    this.viewports.set(viewportId, surfaceId);
+    this.surface(surfaceId).viewport = true;
+  }
+
+  destroyViewport(viewportId: number): void {
+    const surfaceId = this.viewports.get(viewportId);
+    if (surfaceId === undefined) return;
+    this.viewports.delete(viewportId);
+    const s = this.surfaces.get(surfaceId);
+    if (s !== undefined) s.viewport = false;
+  }
+
   /**
    * Applies a wl_surface.commit: spreads this commit's damage to every buffer of the surface and
    * returns the committed shm buffer with the parts of it that must be sent, or null.
@@ -129,8 +88,8 @@ export class ShmTracker {
     const s = this.surface(surfaceId);
     s.scale = s.pendingScale;
     s.transform = s.pendingTransform;
-    if (s.pendingBuffer !== undefined) s.currentBuffer = s.pendingBuffer;
-    s.pendingBuffer = undefined;
+    if (s.attached) s.currentBuffer = s.pendingBuffer;
+    s.attached = false;
     const bufferId = s.currentBuffer;
     const buffer = bufferId === null ? undefined : this.buffers.get(bufferId);
 
