@@ -9,7 +9,7 @@ import { RegionSource, SendfileSource } from './byte-sources';
 import { DamageSender } from './damage-sender';
 import { dropPoolView, poolShrank, poolView } from './pool-view';
 import { growShadow, sendChangedDamage } from './shadow-diff';
-import type { SharedRegion } from './shared-region';
+import type { RegionBlock, SharedRegion } from './shared-region';
 import type { ShmPort } from './shm-port';
 import { ShmTracker } from './shm-tracker';
 import type { CommittedBuffer, GuestPool } from './shm-types';
@@ -115,23 +115,23 @@ export class GuestShm {
     if (pool === undefined) return;
     if (size < pool.size) throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.resize: shrinking from ${pool.size} to ${size}`);
     checkPoolFd(pool.fd, size);
+    if (pool.block !== null) pool.block = this.growBlock(id, pool.block, size);
     pool.size = size;
     dropPoolView(pool);
     growShadow(pool);
     this.port.flush();
-    if (pool.block === null) {
-      this.port.send({ kind: FrameKind.ShmResize, conn: this.port.conn, resource: pool.resource, size });
-      return;
-    }
+    if (pool.block === null) this.port.send({ kind: FrameKind.ShmResize, conn: this.port.conn, resource: pool.resource, size });
+    else this.port.send({ kind: FrameKind.ShmRef, conn: this.port.conn, resource: pool.resource, regionOffset: pool.block.offset, size });
+  }
+
+  /** The pool's block grown in place, or a new block: buffers made before the move keep the old one. */
+  private growBlock(id: number, block: RegionBlock, size: number): RegionBlock {
     const region = this.region as SharedRegion;
-    if (!region.grow(pool.block, size)) {
-      // buffers made before the move keep the old block; new ones live in the new block
-      const moved = region.allocate(size);
-      if (moved === null) throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.resize(${size}): the shared-memory region (${region.size} bytes) is full`);
-      region.unref(pool.block);
-      pool.block = moved;
-    }
-    this.port.send({ kind: FrameKind.ShmRef, conn: this.port.conn, resource: pool.resource, regionOffset: pool.block.offset, size });
+    if (region.grow(block, size)) return block;
+    const moved = region.allocate(size);
+    if (moved === null) throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${id}.resize(${size}): the shared-memory region (${region.size} bytes) is full`);
+    region.unref(block);
+    return moved;
   }
 
   /** Sends the damaged parts of the committed buffer before the commit: into the region, or over the channel. */
