@@ -5,10 +5,12 @@ export const GUEST_TEXT_MAX = 200;
 
 /**
  * Control characters (C0, DEL, C1), format characters (bidi overrides and isolates, zero-width ones),
- * line and paragraph separators, lone surrogates, and the backslash that starts our own escapes.
+ * line and paragraph separators, lone surrogates: what can end a line, drive a terminal or reorder text.
  */
-const UNSAFE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
-const UNSAFE_ALL = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+const UNSAFE_ALL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+/** In guest text also the backslash, so that a guest cannot write what looks like one of our escapes. */
+const GUEST_UNSAFE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 
 const NAMED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
@@ -19,7 +21,10 @@ function escapeChar(c: string): string {
   return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
-/** `s` with every unsafe character written as a visible escape (`\n`, `\x1b`, `\u202e`, `\\`), whatever its length. */
+/**
+ * `s` with every unsafe character written as a visible escape (`\n`, `\x1b`, `\u202e`), whatever its length:
+ * the logger's last guard for every line. Backslashes stay, so host text reads as written.
+ */
 export function escapeLogText(s: string): string {
   return UNSAFE.test(s) ? s.replace(UNSAFE_ALL, escapeChar) : s;
 }
@@ -29,13 +34,13 @@ export function escapeLogText(s: string): string {
  * escaped text followed by `…[N more chars]` when longer (N counts the characters of `s` left out).
  */
 export function guestText(s: string, max = GUEST_TEXT_MAX): string {
-  if (s.length <= max && !UNSAFE.test(s)) return s;
+  if (s.length <= max && !GUEST_UNSAFE.test(s)) return s;
   let out = '';
   let i = 0;
   while (i < s.length) {
     const code = s.codePointAt(i) as number;
     const c = String.fromCodePoint(code);
-    const piece = UNSAFE.test(c) ? escapeChar(c) : c;
+    const piece = GUEST_UNSAFE.test(c) ? escapeChar(c) : c;
     if (out.length + piece.length > max) break;
     out += piece;
     i += c.length;

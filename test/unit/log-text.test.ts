@@ -32,14 +32,15 @@ t.test('control characters, DEL, C1, bidi and separators become visible escapes'
     ['zw\u200bsp\ufeff', 'zw\\u200bsp\\ufeff'],
     ['ls\u2028ps\u2029', 'ls\\u2028ps\\u2029'],
     ['lone \ud800 high, lone \udc00 low', 'lone \\ud800 high, lone \\udc00 low'],
-    ['back\\slash', 'back\\\\slash'],
   ];
   for (const [input, want] of cases) {
     t.equal(guestText(input), want, JSON.stringify(input));
     t.equal(escapeLogText(input), want, `escapeLogText ${JSON.stringify(input)}`);
     t.notOk(hasUnsafe(guestText(input)), `nothing unsafe left in ${JSON.stringify(input)}`);
   }
-  // an escape the guest typed cannot pass for one of ours: its backslash is doubled
+  // an escape the guest typed cannot pass for one of ours: its backslash is doubled (host text keeps its own)
+  t.equal(guestText('back\\slash'), 'back\\\\slash');
+  t.equal(escapeLogText('back\\slash'), 'back\\slash');
   t.equal(guestText('\\n'), '\\\\n');
   t.not(guestText('\\n'), guestText('\n'));
 });
