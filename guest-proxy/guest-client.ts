@@ -3,6 +3,7 @@ import type { FdSocket } from '../native/fd-socket';
 import { closeAll, dup } from '../native/index';
 import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
+import { guestText } from '../protocol/log-text';
 import { EditedMessages } from '../protocol/edited-messages';
 import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
 import { ObjectMap } from '../protocol/object-map';
@@ -12,7 +13,7 @@ import type { ProtocolRegistry } from '../protocol/registry';
 import { HEADER_SIZE, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
-import type { Logger } from '../link/log';
+import type { LimitedLogger, LogBudget, Logger } from '../link/log';
 import { RecentMessages } from '../link/recent-messages';
 import { WaylandBatch } from '../link/wayland-batch';
 import { GuestShm } from './shm/guest-shm';
@@ -33,6 +34,8 @@ export interface GuestContext {
  * client is ended (libwayland's own compositors end such a client once their 4 KiB buffer is full).
  */
 export const MAX_CLIENT_BACKLOG = 4 * 1024 * 1024;
+/** Log lines one client can cause (its errors, its message dumps); the rest is counted. */
+const CLIENT_LOG_BUDGET: Readonly<LogBudget> = { lines: 100, linesPerSecond: 10, bytes: 32 * 1024, bytesPerSecond: 4 * 1024 };
 
 /** wl_display error codes. */
 const INVALID_OBJECT = 0;
@@ -54,11 +57,11 @@ export class GuestClient {
   /** Globals offered to this client: name → interface and version. */
   private readonly globals = new Map<number, { iface: string; version: number }>();
   private closed = false;
-  private readonly log: Logger;
+  private readonly log: LimitedLogger;
   private readonly recent = new RecentMessages();
 
   constructor(readonly conn: number, private readonly socket: FdSocket, readonly ctx: GuestContext, description: string, private readonly onClosed: (c: GuestClient) => void) {
-    this.log = ctx.log.child(`client ${conn}`);
+    this.log = ctx.log.limited(`client ${conn}`, CLIENT_LOG_BUDGET);
     this.objects = new ObjectMap(ctx.registry);
     this.batch = new WaylandBatch(conn, ctx.session);
     this.resources = new FdResources(conn, ctx.session, 'guest', (b, err) => {
@@ -182,7 +185,7 @@ export class GuestClient {
       return;
     }
     if (frame.kind === FrameKind.Close) {
-      this.log.info(`host closed the connection: ${frame.reason}`);
+      this.log.info(`host closed the connection: ${guestText(frame.reason)}`);
       if (frame.code !== CloseCode.Normal && frame.code !== CloseCode.CompositorGone) {
         this.logRecent();
         this.sendDisplayError(1, IMPLEMENTATION, `wayvio host: ${frame.reason}`);
@@ -315,6 +318,7 @@ export class GuestClient {
     if (this.closed) return;
     this.closed = true;
     this.log.debug(`closed: ${reason}`);
+    this.log.end();
     this.socket.end();
     closeAll(this.input.takeFds());
     this.resources.destroy();

@@ -11,6 +11,7 @@ import type { ByteStream } from '../transport/byte-stream';
 import type { ChannelSpec } from '../transport/channel-spec';
 import { openChannels, type ChannelOpener } from '../transport/open-channel';
 import { Capability } from '../protocol/channel-frames';
+import { guestText } from '../protocol/log-text';
 import { GuestClient } from './guest-client';
 import { SharedRegion } from './shm/shared-region';
 
@@ -111,7 +112,7 @@ export class GuestProxy {
       const shared = region !== null && (peer.capabilities & Capability.SharedMemory) !== 0 && peer.shmRegionSize === region.size;
       this.activeRegion = shared ? region : null;
       if (region !== null && !shared) this.o.log.warn(`the host does not use a ${region.size}-byte shared region (it offers ${peer.shmRegionSize}); buffers travel over the channel`);
-      this.o.log.info(`channel up: ${peer.software}${shared ? ', shared memory on' : ''}`);
+      this.o.log.info(`channel up: ${guestText(peer.software)}${shared ? ', shared memory on' : ''}`);
       for (const s of this.waiting.splice(0)) this.startClient(s, session);
     });
     session.on('frame', (frame) => this.clients.get(frame.conn)?.onFrame(frame));

@@ -3,6 +3,7 @@ import { FdSocket } from '../native/fd-socket';
 import { closeAll, unixConnect } from '../native/index';
 import { CloseCode, FrameKind, type FileCreateFrame, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
+import { guestText } from '../protocol/log-text';
 import { EditedMessages } from '../protocol/edited-messages';
 import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
 import { ObjectMap } from '../protocol/object-map';
@@ -292,7 +293,7 @@ export class HostClient {
         const want = args[1] as UntypedNewId;
         const g = this.globals.get(args[0] as number);
         if (g === undefined || g.iface !== want.interface || want.version > g.version) {
-          throw new ProtocolError('UNKNOWN_INTERFACE', `bind of ${want.interface} v${want.version} as global ${args[0] as number}: not offered to this guest`);
+          throw new ProtocolError('UNKNOWN_INTERFACE', `bind of ${guestText(want.interface)} v${want.version} as global ${args[0] as number}: not offered to this guest`);
         }
         break;
       }
@@ -392,7 +393,7 @@ export class HostClient {
   /** The last messages both ways (formatted only now, not as they pass). */
   private logRecent(): void {
     if (this.recent.size === 0) return;
-    this.log.warn(`last ${this.recent.size} messages of ${this.description}:`);
+    this.log.warn(`last ${this.recent.size} messages of ${guestText(this.description)}:`);
     for (const line of this.recent.format()) this.log.warn(`  ${line}`);
   }
 

@@ -4,7 +4,8 @@ import { Capability, CloseCode, DEFAULT_MAX_FRAME_SIZE, FrameKind, type Frame } 
 import type { Policy } from '../protocol/policy';
 import type { ProtocolRegistry } from '../protocol/registry';
 import { ChannelSession } from '../link/channel-session';
-import type { Logger } from '../link/log';
+import type { LimitedLogger, LogBudget, Logger } from '../link/log';
+import { guestText } from '../protocol/log-text';
 import type { ByteStream } from '../transport/byte-stream';
 import type { ChannelSpec } from '../transport/channel-spec';
 import { openChannels, type ChannelOpener } from '../transport/open-channel';
@@ -45,6 +46,14 @@ export const DEFAULT_LIMITS: Readonly<HostLimits> = {
   frameSize: DEFAULT_MAX_FRAME_SIZE,
   channels: 4,
 };
+
+/**
+ * Log lines a guest can cause: each channel (its clients included) within CHANNEL_LOG_BUDGET, and all of them
+ * together with the lines of connections before they are channels within GUEST_LOG_BUDGET. So whatever a guest
+ * does, the host writes at most GUEST_LOG_BUDGET.lines + linesPerSecond × T lines (bytes alike) in T seconds for it.
+ */
+export const CHANNEL_LOG_BUDGET: Readonly<LogBudget> = { lines: 100, linesPerSecond: 10, bytes: 32 * 1024, bytesPerSecond: 4 * 1024 };
+export const GUEST_LOG_BUDGET: Readonly<LogBudget> = { lines: 200, linesPerSecond: 20, bytes: 64 * 1024, bytesPerSecond: 8 * 1024 };
 
 export interface HostProxyOptions {
   channel: ChannelSpec;
@@ -105,9 +114,12 @@ export class HostProxy extends EventEmitter {
   readonly limits: Readonly<HostLimits>;
   readonly quota: ShmQuota;
   private region: HostRegion | null = null;
+  /** Lines the guest causes, on the proxy's own prefix: within GUEST_LOG_BUDGET, channels' lines included. */
+  private readonly guestLog: LimitedLogger;
 
   constructor(private readonly o: HostProxyOptions) {
     super();
+    this.guestLog = o.log.limited('', GUEST_LOG_BUDGET);
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.quota = new ShmQuota(this.limits.shmTotal, this.limits.shmPool);
   }
@@ -147,7 +159,7 @@ export class HostProxy extends EventEmitter {
     this.o.log.info(`compositor ${this.o.compositorPath}`);
     this.opener = openChannels(this.o.channel, {
       onStream: (s) => this.onStream(s),
-      onEvent: (m) => this.o.log.info(m),
+      onEvent: (m) => this.guestLog.info(m),
       onError: (e) => {
         this.o.log.error(e.message);
         this.o.onChannelError?.(e);
@@ -157,7 +169,7 @@ export class HostProxy extends EventEmitter {
 
   private onStream(stream: ByteStream): void {
     const id = this.nextChannel++;
-    const log = this.o.log.child(`channel ${id}`);
+    const log = this.guestLog.limited(`channel ${id}`, CHANNEL_LOG_BUDGET);
     const region = this.region;
     const session = new ChannelSession(stream, {
       software: this.o.software,
@@ -172,6 +184,7 @@ export class HostProxy extends EventEmitter {
       session.close(CloseCode.QuotaExceeded, `at most ${this.limits.channels} channels at once`);
       const grace = setTimeout(() => session.destroy(), 2000).unref();
       session.once('close', () => clearTimeout(grace));
+      log.end();
       return;
     }
     const ch: GuestChannel = { id, session, clients: new Map(), quota: this.quota, since: Date.now(), region: null };
@@ -181,7 +194,7 @@ export class HostProxy extends EventEmitter {
     session.on('ready', (peer) => {
       const shared = region !== null && (peer.capabilities & Capability.SharedMemory) !== 0 && peer.shmRegionSize === region.size;
       ch.region = shared ? region : null;
-      log.info(`guest connected over ${stream.description}: ${peer.software}${shared ? ', shared memory on' : ''}`);
+      log.info(`guest connected over ${stream.description}: ${guestText(peer.software)}${shared ? ', shared memory on' : ''}`);
       this.emit('channel', ch);
     });
     session.on('frame', (frame: Frame) => {
@@ -210,6 +223,7 @@ export class HostProxy extends EventEmitter {
       t.bytesIn += session.stats.bytesIn;
       t.bytesOut += session.stats.bytesOut;
       this.channels.delete(id);
+      log.end(' on this channel');
       this.emit('channel-closed', ch);
     });
   }
@@ -223,13 +237,13 @@ export class HostProxy extends EventEmitter {
       }
       if (this.clientCount >= this.limits.clients) {
         this.limitHit('max-clients');
-        log.warn(`client limit of ${this.limits.clients} reached; refusing ${frame.description} (--max-clients)`);
+        log.warn(`client limit of ${this.limits.clients} reached; refusing ${guestText(frame.description)} (--max-clients)`);
         ch.session.send({ kind: FrameKind.Close, conn: frame.conn, code: CloseCode.QuotaExceeded, reason: `at most ${this.limits.clients} clients per guest` });
         return;
       }
       if (this.fdsInUse() + 1 > this.limits.fds) {
         this.limitHit('max-fds');
-        log.warn(`fd limit of ${this.limits.fds} reached; refusing ${frame.description} (--max-fds)`);
+        log.warn(`fd limit of ${this.limits.fds} reached; refusing ${guestText(frame.description)} (--max-fds)`);
         ch.session.send({ kind: FrameKind.Close, conn: frame.conn, code: CloseCode.QuotaExceeded, reason: `the host holds ${this.limits.fds} fds for this guest already` });
         return;
       }
@@ -260,5 +274,6 @@ export class HostProxy extends EventEmitter {
     }
     if (this.region !== null) closeSync(this.region.fd);
     this.region = null;
+    this.guestLog.end();
   }
 }

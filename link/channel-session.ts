@@ -6,6 +6,7 @@ import {
   CHANNEL_VERSION, ChannelError, CloseCode, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, FrameKind, type Frame, type HelloFrame,
 } from '../protocol/channel-frames';
 import { ChannelReader } from '../protocol/channel-reader';
+import { guestText } from '../protocol/log-text';
 import type { ByteStream } from '../transport/byte-stream';
 
 export interface SessionOptions {
@@ -277,7 +278,7 @@ export class ChannelSession extends EventEmitter {
         continue;
       }
       if (frame.kind === FrameKind.Goodbye) {
-        this.finish(frame.code === CloseCode.Normal ? undefined : new ChannelError('BAD_VALUE', `peer said goodbye: ${frame.reason}`));
+        this.finish(frame.code === CloseCode.Normal ? undefined : new ChannelError('BAD_VALUE', `peer said goodbye: ${guestText(frame.reason)}`));
         // a FIN alone is not seen by QEMU while the guest has its port closed: drop the stream
         this.stream.destroy();
         return;

@@ -4,6 +4,7 @@ import type { ProtocolRegistry } from './registry';
 import type { InterfaceSpec, MessageSpec } from './types';
 import type { InterfaceTable, MessageEntry } from './message-table';
 import type { ArgValue, UntypedNewId } from './wire-codec';
+import { guestText } from './log-text';
 
 export const SERVER_ID_START = 0xff000000;
 
@@ -112,7 +113,7 @@ export class ObjectMap {
         id = u.id;
         iface = this.registry.interface(u.interface);
         version = u.version;
-        if (iface === undefined) throw new ProtocolError('UNKNOWN_INTERFACE', `${spec.name}: interface ${u.interface} is not known to the proxy`);
+        if (iface === undefined) throw new ProtocolError('UNKNOWN_INTERFACE', `${spec.name}: interface ${guestText(u.interface)} is not known to the proxy`);
         if (version < 1 || version > iface.version) throw new ProtocolError('BAD_VERSION', `${spec.name}: ${u.interface} version ${version} is outside 1..${iface.version}`);
       } else {
         id = args[i] as number;

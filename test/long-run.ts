@@ -1,4 +1,4 @@
-// `npm run fuzz -- --seconds N` and `npm run soak -- --seconds N`: the time-bounded suites, run for longer.
+// `npm run fuzz -- --seconds N` and `npm run soak -- --seconds N`: the time-bounded suites, each run for N seconds.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,7 +11,8 @@ const SUITES: Record<string, { files: string[]; env: string }> = {
 const [suite, ...rest] = process.argv.slice(2);
 const chosen = SUITES[suite];
 if (chosen === undefined) {
-  process.stderr.write('usage: node dist/test/long-run.js fuzz|soak [--seconds N] [--seed N]\n');
+  process.stderr.write('usage: node dist/test/long-run.js fuzz|soak [--seconds N] [--seed N]\n' +
+    '  every file of the suite runs for N seconds (the two fuzz files side by side), plus its setup and checks\n');
   process.exit(2);
 }
 const { values } = parseArgs({ args: rest, options: { seconds: { type: 'string' }, seed: { type: 'string' } } });

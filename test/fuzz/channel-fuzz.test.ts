@@ -1,5 +1,5 @@
 // Fuzzes the host proxy with mutated and random channel frames over real channels, in front of a real weston.
-// Seeded and time-bounded (WAYVIO_FUZZ_SECONDS, ~25 s here by default; `npm run fuzz -- --seconds N` for longer).
+// Seeded and time-bounded: 25 s by default, WAYVIO_FUZZ_SECONDS when set (`npm run fuzz -- --seconds N` sets it).
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
@@ -28,7 +28,8 @@ function newFds(before: Map<number, string>): string {
   return extra.length === 0 ? '' : `: ${extra.join(', ')}`;
 }
 
-const SECONDS = Number(process.env.WAYVIO_FUZZ_SECONDS ?? 45) * 0.55;
+// the default keeps `npm test` short; a length asked for is run in full
+const SECONDS = Number(process.env.WAYVIO_FUZZ_SECONDS ?? 25);
 const SEED = Number(process.env.WAYVIO_FUZZ_SEED ?? 0x5eed);
 const PARALLEL = 3;
 const PROBE_CONN = 0x7ffffff0;
@@ -185,8 +186,10 @@ t.test(`channel fuzz: ${SECONDS.toFixed(0)} s of mutated guest frames against th
   t.comment(`seed ${SEED}: ${cases} cases, ${frames} frames (${(bytes / 1024 / 1024).toFixed(1)} MiB) in ${seconds.toFixed(1)} s = ${(frames / seconds).toFixed(0)} frames/s`);
   t.comment(`outcomes: ${Object.entries(outcomes).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   t.same(errors.list, [], 'no uncaught exception or unhandled rejection');
-  const internal = pair.logs.filter((l) => /internal error/.test(l));
+  // an internal error's line may be held back by a log budget: then the count names it, and the host counts it
+  const internal = pair.logs.filter((l) => /internal error|suppressed \(rate limit\), \d+ of them error/.test(l));
   t.same(internal.slice(0, 3), [], `no internal error in either proxy (${internal.length})`);
+  t.equal(pair.host.totals.internalErrors, 0, 'the host counted none');
   t.ok(await waitFor(() => pair.host.channels.size === 1, 10000), 'every fuzz channel is gone; the real guest\'s remains');
   t.ok(pair.guest.connected, 'the real guest kept its channel throughout');
   await weston.check();

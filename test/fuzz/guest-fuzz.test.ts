@@ -24,7 +24,8 @@ function newFds(before: Map<number, string>): string {
   return extra.length === 0 ? '' : `: ${extra.join(', ')}`;
 }
 
-const SECONDS = Number(process.env.WAYVIO_FUZZ_SECONDS ?? 45) * 0.35;
+// 16 s by default (keeps `npm test` short); WAYVIO_FUZZ_SECONDS, when set, is run in full
+const SECONDS = Number(process.env.WAYVIO_FUZZ_SECONDS ?? 16);
 const SEED = Number(process.env.WAYVIO_FUZZ_SEED ?? 0x5eed) ^ 0x6e657374;
 const PARALLEL = 4;
 
@@ -204,8 +205,10 @@ t.test(`guest fuzz: ${SECONDS.toFixed(0)} s of hostile clients against the guest
   const seconds = (Date.now() - started) / 1000;
   t.comment(`seed ${SEED}: ${count} clients (${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}), ${messages} requests, ${(bytes / 1024).toFixed(0)} KiB in ${seconds.toFixed(1)} s = ${(messages / seconds).toFixed(0)} requests/s`);
   t.same(errors.list, [], 'no uncaught exception or unhandled rejection');
-  const internal = pair.logs.filter((l) => /internal error/.test(l));
+  // an internal error's line may be held back by a log budget: then the count names it, and the host counts it
+  const internal = pair.logs.filter((l) => /internal error|suppressed \(rate limit\), \d+ of them error/.test(l));
   t.same(internal.slice(0, 3), [], `no internal error in either proxy (${internal.length})`);
+  t.equal(pair.host.totals.internalErrors, 0, 'the host counted none');
   t.ok(pair.guest.connected, 'the guest proxy kept its channel');
   await weston.check();
   if (weston.crashes === 0) t.equal(bystander.process.proc.exitCode, null, 'the real client kept running');
