@@ -5,6 +5,7 @@
 export type Arg =
   | number
   | string
+  /** A null object (id 0). */
   | null
   | { ref: string }
   | { new: string }

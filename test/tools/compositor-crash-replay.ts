@@ -1,6 +1,7 @@
 // Replays test/fuzz/crash-sequences.ts against a fresh headless weston or sway per sequence and reports, for each,
 // whether the compositor crashed, hung, posted a wl_display.error, or accepted it.
 // Usage: node dist/test/tools/compositor-crash-replay.js --compositor weston|sway [--only NAME[,NAME]] [--json FILE]
+// [--pipelined] (send all requests at once instead of a wl_display.sync round trip after each)
 import { ftruncateSync, writeFileSync } from 'node:fs';
 import { memfdCreate } from '../../native/index';
 import type { ArgValue } from '../../protocol/wire-codec';
@@ -22,7 +23,7 @@ export interface ReplayResult {
 
 class Skip extends Error {}
 
-async function replay(comp: Compositor, seq: CrashSequence): Promise<{ client: RawClient; stoppedAt: number }> {
+async function replay(comp: Compositor, seq: CrashSequence, pipelined: boolean): Promise<{ client: RawClient; stoppedAt: number }> {
   const c = new RawClient(comp.socketPath);
   const reg = await c.getRegistry();
   const ids = new Map<string, number>();
@@ -48,7 +49,8 @@ async function replay(comp: Compositor, seq: CrashSequence): Promise<{ client: R
       const fds: number[] = [];
       const created: string[] = [];
       const args = (step.args ?? []).map((a: Arg): ArgValue => {
-        if (a === null || typeof a !== 'object') return a;
+        if (a === null) return 0; // a null object
+        if (typeof a !== 'object') return a;
         if ('ref' in a) return id(a.ref);
         if ('new' in a) {
           created.push(a.new);
@@ -67,9 +69,22 @@ async function replay(comp: Compositor, seq: CrashSequence): Promise<{ client: R
       const objectId = id(step.obj);
       const newId = c.send(objectId, step.req, args, fds);
       if (created.length > 0) ids.set(created[0], newId);
+      // Lockstep: a round trip after each request names the step that failed, and we never write after the
+      // compositor closed us (a write into a closed socket can lose its last words, the wl_display.error).
+      if (!pipelined) {
+        const cb = c.send(1, 'sync', [0]);
+        await c.until(() => c.events.some((e) => e.objectId === cb && e.name === 'done'), PROBE_MS);
+      }
     }
   }
   return { client: c, stoppedAt: i };
+}
+
+function describeStep(s: Step): string {
+  if ('bind' in s) return `bind ${s.bind}`;
+  if ('awaitConfigure' in s) return `await configure on ${s.awaitConfigure}`;
+  if ('roundtrip' in s) return 'roundtrip';
+  return `${s.obj}.${s.req}`;
 }
 
 function describeError(c: RawClient): string | undefined {
@@ -80,20 +95,21 @@ function describeError(c: RawClient): string | undefined {
   return `${iface}#${objectId} code ${code}: ${message.trim()}`;
 }
 
-async function runOne(kind: 'weston' | 'sway', seq: CrashSequence): Promise<ReplayResult> {
+async function runOne(kind: 'weston' | 'sway', seq: CrashSequence, pipelined: boolean): Promise<ReplayResult> {
   const comp = kind === 'weston' ? await startWeston({ width: 640, height: 480 }) : await startSway({ width: 640, height: 480 });
   try {
     let client: RawClient | undefined;
     let stoppedAt = 0;
     try {
-      ({ client, stoppedAt } = await replay(comp, seq));
+      ({ client, stoppedAt } = await replay(comp, seq, pipelined));
     } catch (err) {
       if (err instanceof Skip) return { name: seq.name, outcome: 'skipped', detail: err.message };
       if (comp.exitStatus() === undefined) throw err;
     }
     await sleep(300); // a repaint or two
     const error = client === undefined ? undefined : describeError(client);
-    const step = stoppedAt < seq.steps.length ? ` (stopped before step ${stoppedAt})` : '';
+    const failed = stoppedAt > 0 ? seq.steps[stoppedAt - 1] : undefined;
+    const step = stoppedAt < seq.steps.length && failed !== undefined ? ` (at step ${stoppedAt - 1}: ${describeStep(failed)})` : '';
     const crashed = async (when: 'sequence' | 'disconnect'): Promise<ReplayResult | undefined> => {
       const status = comp.exitStatus();
       if (status !== undefined) {
@@ -136,7 +152,7 @@ async function main(): Promise<void> {
   for (const seq of seqs) {
     let r: ReplayResult;
     try {
-      r = await runOne(kind, seq);
+      r = await runOne(kind, seq, argv.includes('--pipelined'));
     } catch (err) {
       r = { name: seq.name, outcome: 'skipped', detail: `replay failed: ${(err as Error).message.split('\n')[0]}` };
     }
