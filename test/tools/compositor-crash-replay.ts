@@ -67,14 +67,11 @@ async function replay(comp: Compositor, seq: CrashSequence, pipelined: boolean):
         return ev === undefined ? 0 : (ev.args[0] as number);
       });
       const objectId = id(step.obj);
-      const newId = c.send(objectId, step.req, args, fds);
+      // Lockstep: a round trip after each request names the step that failed; request and sync go out in one
+      // write, so we never write after the compositor closed us (EPIPE would lose its wl_display.error).
+      const [newId, cb] = c.batch(() => [c.send(objectId, step.req, args, fds), pipelined ? 0 : c.send(1, 'sync', [0])]);
       if (created.length > 0) ids.set(created[0], newId);
-      // Lockstep: a round trip after each request names the step that failed, and we never write after the
-      // compositor closed us (a write into a closed socket can lose its last words, the wl_display.error).
-      if (!pipelined) {
-        const cb = c.send(1, 'sync', [0]);
-        await c.until(() => c.events.some((e) => e.objectId === cb && e.name === 'done'), PROBE_MS);
-      }
+      if (!pipelined) await c.until(() => c.events.some((e) => e.objectId === cb && e.name === 'done'), PROBE_MS);
     }
   }
   return { client: c, stoppedAt: i };
