@@ -23,6 +23,7 @@ export class RawClient {
   private nextId = 2;
   closed = false;
   private waiters: (() => void)[] = [];
+  private corked: { bytes: Uint8Array[]; fds: number[] } | null = null;
 
   constructor(socketPath: string) {
     this.socket = new FdSocket(unixConnect(socketPath));
@@ -65,8 +66,28 @@ export class RawClient {
     });
     const { bytes, fds: out } = encodeMessage(objectId, opcode, spec, full);
     this.objects.applyRequest(objectId, spec, full);
-    this.socket.write(bytes, out);
+    if (this.corked !== null) {
+      this.corked.bytes.push(bytes);
+      this.corked.fds.push(...out);
+    } else {
+      this.socket.write(bytes, out);
+    }
     return created;
+  }
+
+  /**
+   * Requests sent inside `fn` go out in one write: a compositor that closes us after the first of them cannot
+   * make a later write fail (EPIPE) and lose its wl_display.error with it.
+   */
+  batch<T>(fn: () => T): T {
+    this.corked = { bytes: [], fds: [] };
+    try {
+      return fn();
+    } finally {
+      const { bytes, fds } = this.corked;
+      this.corked = null;
+      this.socket.write(Buffer.concat(bytes), fds);
+    }
   }
 
   /** Resolves when `pred` holds for the received events, or the connection closed. */
