@@ -18,6 +18,7 @@ import { WaylandBatch } from '../link/wayland-batch';
 import { RecentMessages } from '../link/recent-messages';
 import { CompositorPools } from './compositor-pools';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
+import { SurfaceRoles } from './surface-roles';
 import { XdgOrder } from './xdg-order';
 
 export interface HostContext {
@@ -78,6 +79,7 @@ export class HostClient {
   private readonly input = new MessageBuffer();
   private readonly globals = new Map<number, { iface: string; version: number }>();
   private readonly xdgOrder = new XdgOrder();
+  private readonly surfaceRoles = new SurfaceRoles();
   private socket: FdSocket | null = null;
   /** FILE_CREATE resources not yet passed on (their bytes are charged to the quota), and PIPE_OPEN ends. */
   private readonly pendingFiles = new Map<number, number>();
@@ -299,6 +301,7 @@ export class HostClient {
       }
       default:
         this.xdgOrder.check(name, id, args);
+        this.surfaceRoles.check(name, id, args);
         break;
     }
   }

@@ -2,15 +2,12 @@
 // whether the compositor crashed, hung, posted a wl_display.error, or accepted it.
 // Usage: node dist/test/tools/compositor-crash-replay.js --compositor weston|sway [--only NAME[,NAME]] [--json FILE]
 // [--pipelined] (send all requests at once instead of a wl_display.sync round trip after each)
-import { ftruncateSync, writeFileSync } from 'node:fs';
-import { memfdCreate } from '../../native/index';
-import type { ArgValue } from '../../protocol/wire-codec';
-import { startSway, startWeston, type Compositor } from '../helpers/compositors';
+import { writeFileSync } from 'node:fs';
+import { startSway, startWeston } from '../helpers/compositors';
 import { sleep, waylandAnswers } from '../helpers/processes';
-import { RawClient } from '../helpers/raw-client';
-import { CRASH_SEQUENCES, type Arg, type CrashSequence, type Step } from '../fuzz/crash-sequences';
-
-const PROBE_MS = 3000;
+import type { RawClient } from '../helpers/raw-client';
+import { PROBE_MS, Skip, describeStep, replay } from '../helpers/crash-replay';
+import { CRASH_SEQUENCES, type CrashSequence } from '../fuzz/crash-sequences';
 
 export interface ReplayResult {
   name: string;
@@ -19,69 +16,6 @@ export interface ReplayResult {
   /** 'sequence' when it happened before our client disconnected, 'disconnect' when only after. */
   when?: 'sequence' | 'disconnect';
   detail: string;
-}
-
-class Skip extends Error {}
-
-async function replay(comp: Compositor, seq: CrashSequence, pipelined: boolean): Promise<{ client: RawClient; stoppedAt: number }> {
-  const c = new RawClient(comp.socketPath);
-  const reg = await c.getRegistry();
-  const ids = new Map<string, number>();
-  const id = (name: string): number => {
-    const v = ids.get(name);
-    if (v === undefined) throw new Error(`${seq.name}: unknown object '${name}'`);
-    return v;
-  };
-  let i = 0;
-  for (; i < seq.steps.length && !c.closed && c.error() === undefined; i++) {
-    const step: Step = seq.steps[i];
-    if ('bind' in step) {
-      const g = c.globals.get(step.bind);
-      if (g === undefined) throw new Skip(`global ${step.bind} not advertised`);
-      ids.set(step.as, c.bind(reg, step.bind, Math.min(step.version, g.version)));
-    } else if ('awaitConfigure' in step) {
-      const xs = id(step.awaitConfigure);
-      await c.until(() => c.events.some((e) => e.objectId === xs && e.name === 'configure'), 2000);
-    } else if ('roundtrip' in step) {
-      const cb = c.send(1, 'sync', [0]);
-      await c.until(() => c.events.some((e) => e.objectId === cb && e.name === 'done'), PROBE_MS);
-    } else {
-      const fds: number[] = [];
-      const created: string[] = [];
-      const args = (step.args ?? []).map((a: Arg): ArgValue => {
-        if (a === null) return 0; // a null object
-        if (typeof a !== 'object') return a;
-        if ('ref' in a) return id(a.ref);
-        if ('new' in a) {
-          created.push(a.new);
-          return 0;
-        }
-        if ('memfd' in a) {
-          const fd = memfdCreate('crash-replay');
-          ftruncateSync(fd, a.memfd);
-          fds.push(fd);
-          return 0;
-        }
-        const xs = id(a.configureSerial);
-        const ev = [...c.events].reverse().find((e) => e.objectId === xs && e.name === 'configure');
-        return ev === undefined ? 0 : (ev.args[0] as number);
-      });
-      const objectId = id(step.obj);
-      // Lockstep: a round trip after each request names the step that failed; request and sync go out in one
-      // write, so we never write after the compositor closed us (EPIPE would lose its wl_display.error).
-      const [newId, cb] = c.batch(() => [c.send(objectId, step.req, args, fds), pipelined ? 0 : c.send(1, 'sync', [0])]);
-      if (created.length > 0) ids.set(created[0], newId);
-      if (!pipelined) await c.until(() => c.events.some((e) => e.objectId === cb && e.name === 'done'), PROBE_MS);
-    }
-  }
-  return { client: c, stoppedAt: i };
-}
-
-function describeStep(s: Step): string {
-  if ('bind' in s) return `bind ${s.bind}`;
-  if ('awaitConfigure' in s) return `await configure on ${s.awaitConfigure}`;
-  if ('roundtrip' in s) return 'roundtrip';
-  return `${s.obj}.${s.req}`;
 }
 
 function describeError(c: RawClient): string | undefined {
@@ -98,7 +32,7 @@ async function runOne(kind: 'weston' | 'sway', seq: CrashSequence, pipelined: bo
     let client: RawClient | undefined;
     let stoppedAt = 0;
     try {
-      ({ client, stoppedAt } = await replay(comp, seq, pipelined));
+      ({ client, stoppedAt } = await replay(comp.socketPath, seq, pipelined));
     } catch (err) {
       if (err instanceof Skip) return { name: seq.name, outcome: 'skipped', detail: err.message };
       if (comp.exitStatus() === undefined) throw err;
