@@ -13,6 +13,7 @@ import { HEADER_SIZE, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, read
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { Logger } from '../link/log';
+import type { PipeBudget } from '../link/pipe-bridge';
 import { WaylandBatch } from '../link/wayland-batch';
 import { RecentMessages } from '../link/recent-messages';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
@@ -25,6 +26,8 @@ export interface HostContext {
   log: Logger;
   compositorPath: string;
   quota: ShmQuota;
+  /** Pipe bytes the guest makes the host hold (--max-pipe-bytes), shared by all its clients. */
+  pipeQuota: PipeBudget;
   /** The shared-memory region, when both sides use it on this channel. */
   region: HostRegion | null;
   /** Interfaces already reported hidden, per channel (each logged once). */
@@ -93,7 +96,7 @@ export class HostClient {
     this.log = ctx.log.child(`client ${conn}`);
     this.objects = new ObjectMap(ctx.registry);
     this.batch = new WaylandBatch(conn, ctx.session);
-    this.resources = new FdResources(conn, ctx.session, 'host', () => undefined);
+    this.resources = new FdResources(conn, ctx.session, 'host', () => undefined, ctx.pipeQuota);
     this.pools = new HostPools(ctx.quota, (r) => this.resources.fromPeer(r), ctx.region);
     let fd: number;
     try {

@@ -10,6 +10,7 @@ import type { ChannelSpec } from '../transport/channel-spec';
 import { openChannels, type ChannelOpener } from '../transport/open-channel';
 import { HostClient } from './host-client';
 import { ShmQuota, type HostRegion } from './host-pools';
+import { PipeQuota } from './pipe-quota';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 
 /**
@@ -31,6 +32,8 @@ export interface HostLimits {
   frameSize: number;
   /** Channels at once (--max-channels). */
   channels: number;
+  /** Bytes the guest wrote to pipes that the host holds until their reader takes them (--max-pipe-bytes). */
+  pipeBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<HostLimits> = {
@@ -41,6 +44,7 @@ export const DEFAULT_LIMITS: Readonly<HostLimits> = {
   fds: 4096,
   frameSize: DEFAULT_MAX_FRAME_SIZE,
   channels: 4,
+  pipeBytes: 32 * 1024 ** 2,
 };
 
 export interface HostProxyOptions {
@@ -101,12 +105,15 @@ export class HostProxy extends EventEmitter {
   }
   readonly limits: Readonly<HostLimits>;
   readonly quota: ShmQuota;
+  /** Pipe bytes held for the guest: one counter for all its channels and clients. */
+  readonly pipeQuota: PipeQuota;
   private region: HostRegion | null = null;
 
   constructor(private readonly o: HostProxyOptions) {
     super();
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.quota = new ShmQuota(this.limits.shmTotal, this.limits.shmPool);
+    this.pipeQuota = new PipeQuota(this.limits.pipeBytes);
   }
 
   get compositorPath(): string {
@@ -233,7 +240,7 @@ export class HostProxy extends EventEmitter {
       this.totals.clients++;
       const client = new HostClient(frame.conn, frame.description, {
         registry: this.o.registry, policy: this.o.policy, session: ch.session, log, compositorPath: this.o.compositorPath,
-        quota: ch.quota, hiddenLogged: new Set(), region: ch.region,
+        quota: ch.quota, pipeQuota: this.pipeQuota, hiddenLogged: new Set(), region: ch.region,
         limits: { objects: this.limits.objects, fds: this.limits.fds },
         fdsInUse: () => this.fdsInUse(),
         onLimit: (limit) => this.limitHit(limit),

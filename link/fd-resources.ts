@@ -3,7 +3,7 @@ import { closeSync, fstatSync, readFileSync, readSync, writeSync, ftruncateSync 
 import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, addSeals, closeAll, memfdCreate, pipe2 } from '../native/index';
 import { FILE_SEALED, FrameKind, HOST_RESOURCE_BIT, PipeMode, type Frame } from '../protocol/channel-frames';
 import type { ChannelSession } from './channel-session';
-import { PipeBridge } from './pipe-bridge';
+import { PipeBridge, type PipeBudget } from './pipe-bridge';
 
 /** Largest file (keymap, or any regular file a message carries) sent over the channel. */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -41,6 +41,8 @@ export class FdResources {
     private readonly session: ChannelSession,
     private readonly side: 'guest' | 'host',
     private readonly onPipeDone: (bridge: PipeBridge, error?: Error) => void,
+    /** Bounds the pipe bytes the peer makes this side hold; none when the peer is trusted. */
+    private readonly pipeBudget?: PipeBudget,
   ) {
     this.nextId = side === 'host' ? HOST_RESOURCE_BIT + 1 : 1;
   }
@@ -110,7 +112,7 @@ export class FdResources {
   }
 
   private bridge(resource: number, fd: number, direction: 'to-peer' | 'from-peer'): void {
-    const b = new PipeBridge({ conn: this.conn, resource, fd, direction, session: this.session, onDone: (br, err) => {
+    const b = new PipeBridge({ conn: this.conn, resource, fd, direction, session: this.session, budget: this.pipeBudget, onDone: (br, err) => {
       this.bridges.delete(br.resource);
       this.onPipeDone(br, err);
     } });
