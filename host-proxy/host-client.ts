@@ -108,7 +108,11 @@ export class HostClient {
     this.socket = new FdSocket(fd, { highWaterMark: 4 * 1024 * 1024 });
     this.socket.readTarget = () => this.input.freeSpace();
     this.socket.on('data', (bytes: Buffer, fds: number[]) => this.onCompositorData(bytes, fds));
-    this.socket.on('close', (err?: Error) => this.close(err ? `compositor connection failed: ${err.message}` : 'the compositor closed the connection', CloseCode.CompositorGone));
+    // after its error event the compositor drops the client: the error (read before 'close') says why
+    this.socket.on('close', (err?: Error) => this.close(
+      this.lastError !== '' ? `the compositor ended the client: ${this.lastError}` : err ? `compositor connection failed: ${err.message}` : 'the compositor closed the connection',
+      CloseCode.CompositorGone,
+    ));
   }
 
   get isClosed(): boolean {
