@@ -12,6 +12,7 @@ import type { ProtocolRegistry } from '../protocol/registry';
 import { HEADER_SIZE, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue, type UntypedNewId } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
+import { HostShortage } from '../link/host-shortage';
 import type { Logger } from '../link/log';
 import type { PipeBudget } from '../link/pipe-bridge';
 import { WaylandBatch } from '../link/wayland-batch';
@@ -102,7 +103,8 @@ export class HostClient {
     try {
       fd = unixConnect(ctx.compositorPath);
     } catch (e) {
-      this.close(`cannot connect to the compositor at ${ctx.compositorPath}: ${(e as Error).message}`, CloseCode.CompositorGone);
+      const code = HostShortage.from(e, 'connecting') === null ? CloseCode.CompositorGone : CloseCode.QuotaExceeded;
+      this.close(`cannot connect to the compositor at ${ctx.compositorPath}: ${(e as Error).message}`, code);
       return;
     }
     this.socket = new FdSocket(fd, { highWaterMark: 4 * 1024 * 1024 });
@@ -176,6 +178,11 @@ export class HostClient {
     } catch (e) {
       if (e instanceof QuotaError) {
         this.limitHit(e);
+        return;
+      }
+      const shortage = HostShortage.from(e, `serving ${FrameKind[frame.kind]}`);
+      if (shortage !== null) {
+        this.fail(`host short of resources, client ended (not the guest's fault): ${shortage.message}`, shortage.message, CloseCode.QuotaExceeded);
         return;
       }
       if (!(e instanceof ProtocolError)) throw e;

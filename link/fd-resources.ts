@@ -3,6 +3,7 @@ import { closeSync, fstatSync, readFileSync, readSync, writeSync, ftruncateSync 
 import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, addSeals, closeAll, memfdCreate, pipe2 } from '../native/index';
 import { FILE_SEALED, FrameKind, HOST_RESOURCE_BIT, PipeMode, type Frame } from '../protocol/channel-frames';
 import type { ChannelSession } from './channel-session';
+import { HostShortage } from './host-shortage';
 import { PipeBridge, type PipeBudget } from './pipe-bridge';
 
 /** Largest file (keymap, or any regular file a message carries) sent over the channel. */
@@ -122,6 +123,8 @@ export class FdResources {
   /**
    * Handles a resource frame from the peer. Returns null when handled, or an error text
    * (the connection is then ended as a protocol violation). Returns 'unhandled' for other kinds.
+   * Throws what the pipe budget throws, and the errors of memfd_create, pipe2 and the like (a
+   * HostShortage, or an error whose code says so, when this side is out of fds or memory).
    */
   onFrame(frame: Frame): string | null | 'unhandled' {
     switch (frame.kind) {
@@ -133,6 +136,8 @@ export class FdResources {
           ftruncateSync(fd, frame.size);
         } catch (e) {
           closeSync(fd);
+          const shortage = HostShortage.from(e, `creating a file of ${frame.size} bytes`);
+          if (shortage !== null) throw shortage;
           return `cannot create a file of ${frame.size} bytes: ${(e as Error).message}`;
         }
         this.files.set(frame.resource, { fd, size: frame.size, sealed: (frame.flags & FILE_SEALED) !== 0 });
