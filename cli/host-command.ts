@@ -16,6 +16,7 @@ const LIMIT_FLAGS: Record<string, { field: keyof HostLimits; bytes: boolean; min
   'max-fds': { field: 'fds', bytes: false, min: 8, max: 1_000_000 },
   'max-frame-size': { field: 'frameSize', bytes: true, min: MIN_MAX_FRAME_SIZE, max: MAX_MAX_FRAME_SIZE },
   'max-channels': { field: 'channels', bytes: false, min: 1, max: 1000 },
+  'max-pipe-bytes': { field: 'pipeBytes', bytes: true, min: 64 * 1024, max: Number.MAX_SAFE_INTEGER },
 };
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };

@@ -32,7 +32,8 @@ LIMITS (host; for the whole guest unless noted; sizes may end in K, M or G). Pas
   --max-fds N         fds held or handed on for the guest: compositor connections, pools, files, pipes,
                       fds queued to the compositor and its pool mappings (default 4096)
   --max-frame-size N  largest channel frame accepted, 8K..16M (default 256K)
-  --max-channels N    guest channels at once (default 4)`;
+  --max-channels N    guest channels at once (default 4)
+  --max-pipe-bytes N  bytes written to pipes (clipboard, drag and drop) held until read (default 32M)`;
 
 export class UsageError extends Error {}
 

@@ -13,7 +13,9 @@ import type { ProtocolRegistry } from '../protocol/registry';
 import { HEADER_SIZE, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue, type UntypedNewId } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
+import { HostShortage } from '../link/host-shortage';
 import type { Logger } from '../link/log';
+import type { PipeBudget } from '../link/pipe-bridge';
 import { WaylandBatch } from '../link/wayland-batch';
 import { RecentMessages } from '../link/recent-messages';
 import { CompositorPools } from './compositor-pools';
@@ -28,6 +30,8 @@ export interface HostContext {
   log: Logger;
   compositorPath: string;
   quota: ShmQuota;
+  /** Pipe bytes the guest makes the host hold (--max-pipe-bytes), shared by all its clients. */
+  pipeQuota: PipeBudget;
   /** The shared-memory region, when both sides use it on this channel. */
   region: HostRegion | null;
   /** Interfaces already reported hidden, per channel (each logged once). */
@@ -97,20 +101,25 @@ export class HostClient {
     this.log = ctx.log.child(`client ${conn}`);
     this.objects = new ObjectMap(ctx.registry);
     this.batch = new WaylandBatch(conn, ctx.session);
-    this.resources = new FdResources(conn, ctx.session, 'host', () => undefined);
+    this.resources = new FdResources(conn, ctx.session, 'host', () => undefined, ctx.pipeQuota);
     this.pools = new HostPools(ctx.quota, (r) => this.resources.fromPeer(r), ctx.region);
     this.compositorPools = new CompositorPools(this.pools);
     let fd: number;
     try {
       fd = unixConnect(ctx.compositorPath);
     } catch (e) {
-      this.close(`cannot connect to the compositor at ${ctx.compositorPath}: ${(e as Error).message}`, CloseCode.CompositorGone);
+      const code = HostShortage.from(e, 'connecting') === null ? CloseCode.CompositorGone : CloseCode.QuotaExceeded;
+      this.close(`cannot connect to the compositor at ${ctx.compositorPath}: ${(e as Error).message}`, code);
       return;
     }
     this.socket = new FdSocket(fd, { highWaterMark: 4 * 1024 * 1024 });
     this.socket.readTarget = () => this.input.freeSpace();
     this.socket.on('data', (bytes: Buffer, fds: number[]) => this.onCompositorData(bytes, fds));
-    this.socket.on('close', (err?: Error) => this.close(err ? `compositor connection failed: ${err.message}` : 'the compositor closed the connection', CloseCode.CompositorGone));
+    // after its error event the compositor drops the client: the error (read before 'close') says why
+    this.socket.on('close', (err?: Error) => this.close(
+      this.lastError !== '' ? `the compositor ended the client: ${this.lastError}` : err ? `compositor connection failed: ${err.message}` : 'the compositor closed the connection',
+      CloseCode.CompositorGone,
+    ));
   }
 
   get isClosed(): boolean {
@@ -187,6 +196,11 @@ export class HostClient {
     } catch (e) {
       if (e instanceof QuotaError) {
         this.limitHit(e);
+        return;
+      }
+      const shortage = HostShortage.from(e, `serving ${FrameKind[frame.kind]}`);
+      if (shortage !== null) {
+        this.fail(`host short of resources, client ended (not the guest's fault): ${shortage.message}`, shortage.message, CloseCode.QuotaExceeded);
         return;
       }
       if (!(e instanceof ProtocolError)) throw e;

@@ -2,6 +2,7 @@
 import { closeSync, ftruncateSync } from 'node:fs';
 import { F_SEAL_SHRINK, addSeals, dup, memfdCreate, mmap, munmap } from '../native/index';
 import { FrameKind, type Frame } from '../protocol/channel-frames';
+import { HostShortage } from '../link/host-shortage';
 
 export interface HostPool {
   fd: number;
@@ -102,7 +103,7 @@ export class HostPools {
         this.quota.charge(frame.size);
         let fd = -1;
         try {
-          // EMFILE here, ENOMEM from mmap: the host is short of resources; this client ends, nobody else
+          // EMFILE here, ENOMEM from mmap: the host is short of resources (HostShortage); this client ends, nobody else
           fd = memfdCreate('wayvio-shm', { cloexec: true, allowSealing: true });
           ftruncateSync(fd, frame.size);
           addSeals(fd, F_SEAL_SHRINK);
@@ -111,6 +112,8 @@ export class HostPools {
         } catch (e) {
           if (fd >= 0) closeSync(fd);
           this.quota.release(frame.size);
+          const shortage = HostShortage.from(e, `creating a ${frame.size}-byte pool`);
+          if (shortage !== null) throw shortage;
           return `cannot create a ${frame.size}-byte pool: ${(e as Error).message}`;
         }
         return null;
@@ -127,6 +130,8 @@ export class HostPools {
           Object.assign(p, { size: frame.size, mapping, bytes: new Uint8Array(mapping) });
         } catch (e) {
           this.quota.release(frame.size - p.size);
+          const shortage = HostShortage.from(e, `growing pool ${frame.resource} to ${frame.size} bytes`);
+          if (shortage !== null) throw shortage;
           return `cannot grow pool ${frame.resource}: ${(e as Error).message}`;
         }
         return null;

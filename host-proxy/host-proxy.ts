@@ -11,6 +11,7 @@ import type { ChannelSpec } from '../transport/channel-spec';
 import { openChannels, type ChannelOpener } from '../transport/open-channel';
 import { HostClient } from './host-client';
 import { ShmQuota, type HostRegion } from './host-pools';
+import { PipeQuota } from './pipe-quota';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 
 /**
@@ -34,6 +35,8 @@ export interface HostLimits {
   frameSize: number;
   /** Channels at once (--max-channels). */
   channels: number;
+  /** Bytes the guest wrote to pipes that the host holds until their reader takes them (--max-pipe-bytes). */
+  pipeBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<HostLimits> = {
@@ -45,6 +48,7 @@ export const DEFAULT_LIMITS: Readonly<HostLimits> = {
   fds: 4096,
   frameSize: DEFAULT_MAX_FRAME_SIZE,
   channels: 4,
+  pipeBytes: 32 * 1024 ** 2,
 };
 
 /**
@@ -113,6 +117,8 @@ export class HostProxy extends EventEmitter {
   }
   readonly limits: Readonly<HostLimits>;
   readonly quota: ShmQuota;
+  /** Pipe bytes held for the guest: one counter for all its channels and clients. */
+  readonly pipeQuota: PipeQuota;
   private region: HostRegion | null = null;
   /** Lines the guest causes, on the proxy's own prefix: within GUEST_LOG_BUDGET, channels' lines included. */
   private readonly guestLog: LimitedLogger;
@@ -122,6 +128,7 @@ export class HostProxy extends EventEmitter {
     this.guestLog = o.log.limited('', GUEST_LOG_BUDGET);
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.quota = new ShmQuota(this.limits.shmTotal, this.limits.shmPool);
+    this.pipeQuota = new PipeQuota(this.limits.pipeBytes);
   }
 
   get compositorPath(): string {
@@ -250,7 +257,7 @@ export class HostProxy extends EventEmitter {
       this.totals.clients++;
       const client = new HostClient(frame.conn, frame.description, {
         registry: this.o.registry, policy: this.o.policy, session: ch.session, log, compositorPath: this.o.compositorPath,
-        quota: ch.quota, hiddenLogged: new Set(), region: ch.region,
+        quota: ch.quota, pipeQuota: this.pipeQuota, hiddenLogged: new Set(), region: ch.region,
         limits: { objects: this.limits.objects, pools: this.limits.pools, fds: this.limits.fds },
         fdsInUse: () => this.fdsInUse(),
         onLimit: (limit) => this.limitHit(limit),

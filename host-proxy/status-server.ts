@@ -15,7 +15,7 @@ export interface HostStatus {
   /** 'up' while a guest channel is up, 'waiting' otherwise. */
   channel: 'up' | 'waiting';
   limits: HostProxy['limits'];
-  guest: { clients: number; shmBytes: number; fds: number };
+  guest: { clients: number; shmBytes: number; pipeBytes: number; fds: number };
   totals: HostProxy['totals'] & { commits: number };
   channels: {
     id: number;
@@ -56,7 +56,7 @@ export function hostStatus(proxy: HostProxy, version: string): HostStatus {
     compositor: proxy.compositorPath,
     channel: channels.some((c) => c.state === 'up') ? 'up' : 'waiting',
     limits: proxy.limits,
-    guest: { clients: proxy.clientCount, shmBytes: proxy.quota.used, fds: proxy.fdsInUse() },
+    guest: { clients: proxy.clientCount, shmBytes: proxy.quota.used, pipeBytes: proxy.pipeQuota.used, fds: proxy.fdsInUse() },
     totals: { ...proxy.totals, commits },
     channels,
   };
@@ -88,6 +88,7 @@ export function hostMetrics(proxy: HostProxy): Registry {
   gauge('wayvio_channels', 'Guest channels open (including ones in their handshake).', () => proxy.channels.size);
   gauge('wayvio_clients', 'Guest clients, each with its own compositor connection.', () => proxy.clientCount);
   gauge('wayvio_shm_bytes', 'Bytes of shm pools and files held for the guest (counted against --max-shm-bytes).', () => proxy.quota.used);
+  gauge('wayvio_pipe_bytes', 'Bytes written to pipes by the guest and held until their reader takes them (counted against --max-pipe-bytes).', () => proxy.pipeQuota.used);
   gauge('wayvio_fds_held', 'fds held for the guest (counted against --max-fds).', () => proxy.fdsInUse());
   gauge('wayvio_objects', 'Live Wayland objects of every guest client.', () => {
     let n = 0;
@@ -105,7 +106,7 @@ export function hostMetrics(proxy: HostProxy): Registry {
       const l = proxy.limits;
       const byFlag: Record<string, number> = {
         'max-shm-bytes': l.shmTotal, 'max-pool-bytes': l.shmPool, 'max-clients': l.clients, 'max-objects': l.objects,
-        'max-fds': l.fds, 'max-frame-size': l.frameSize, 'max-channels': l.channels,
+        'max-fds': l.fds, 'max-frame-size': l.frameSize, 'max-channels': l.channels, 'max-pipe-bytes': l.pipeBytes,
       };
       for (const [limit, value] of Object.entries(byFlag)) this.set({ limit }, value);
     },

@@ -3,7 +3,8 @@ import { closeSync, fstatSync, readFileSync, readSync, writeSync, ftruncateSync 
 import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, addSeals, closeAll, memfdCreate, pipe2 } from '../native/index';
 import { FILE_SEALED, FrameKind, HOST_RESOURCE_BIT, PipeMode, type Frame } from '../protocol/channel-frames';
 import type { ChannelSession } from './channel-session';
-import { PipeBridge } from './pipe-bridge';
+import { HostShortage } from './host-shortage';
+import { PipeBridge, type PipeBudget } from './pipe-bridge';
 
 /** Largest file (keymap, or any regular file a message carries) sent over the channel. */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -41,6 +42,8 @@ export class FdResources {
     private readonly session: ChannelSession,
     private readonly side: 'guest' | 'host',
     private readonly onPipeDone: (bridge: PipeBridge, error?: Error) => void,
+    /** Bounds the pipe bytes the peer makes this side hold; none when the peer is trusted. */
+    private readonly pipeBudget?: PipeBudget,
   ) {
     this.nextId = side === 'host' ? HOST_RESOURCE_BIT + 1 : 1;
   }
@@ -110,7 +113,7 @@ export class FdResources {
   }
 
   private bridge(resource: number, fd: number, direction: 'to-peer' | 'from-peer'): void {
-    const b = new PipeBridge({ conn: this.conn, resource, fd, direction, session: this.session, onDone: (br, err) => {
+    const b = new PipeBridge({ conn: this.conn, resource, fd, direction, session: this.session, budget: this.pipeBudget, onDone: (br, err) => {
       this.bridges.delete(br.resource);
       this.onPipeDone(br, err);
     } });
@@ -120,6 +123,8 @@ export class FdResources {
   /**
    * Handles a resource frame from the peer. Returns null when handled, or an error text
    * (the connection is then ended as a protocol violation). Returns 'unhandled' for other kinds.
+   * Throws what the pipe budget throws, and the errors of memfd_create, pipe2 and the like (a
+   * HostShortage, or an error whose code says so, when this side is out of fds or memory).
    */
   onFrame(frame: Frame): string | null | 'unhandled' {
     switch (frame.kind) {
@@ -131,6 +136,8 @@ export class FdResources {
           ftruncateSync(fd, frame.size);
         } catch (e) {
           closeSync(fd);
+          const shortage = HostShortage.from(e, `creating a file of ${frame.size} bytes`);
+          if (shortage !== null) throw shortage;
           return `cannot create a file of ${frame.size} bytes: ${(e as Error).message}`;
         }
         this.files.set(frame.resource, { fd, size: frame.size, sealed: (frame.flags & FILE_SEALED) !== 0 });

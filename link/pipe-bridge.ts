@@ -10,6 +10,15 @@ const MAX_CHUNK = 64 * 1024;
 
 export type PipeDirection = 'to-peer' | 'from-peer';
 
+/**
+ * Bounds the bytes the peer makes this side hold for pipes nobody reads yet (one budget for many
+ * pipes). charge() throws when `bytes` more would pass the bound; release() gives bytes back.
+ */
+export interface PipeBudget {
+  charge(bytes: number): void;
+  release(bytes: number): void;
+}
+
 export interface PipeBridgeOptions {
   conn: number;
   resource: number;
@@ -17,6 +26,8 @@ export interface PipeBridgeOptions {
   fd: number;
   direction: PipeDirection;
   session: ChannelSession;
+  /** Charged with the PIPE_DATA bytes queued in this process (not yet taken by the real pipe). */
+  budget?: PipeBudget;
   onDone: (bridge: PipeBridge, error?: Error) => void;
 }
 
@@ -31,6 +42,8 @@ export class PipeBridge {
   private done = false;
   private eof = false;
   private peerClosed = false;
+  /** Bytes charged to the budget: what the write queue held when last looked at. */
+  private charged = 0;
   bytes = 0;
 
   constructor(private readonly o: PipeBridgeOptions) {
@@ -42,7 +55,10 @@ export class PipeBridge {
       this.eof = true;
       this.sendHeld();
     });
-    this.stream.on('drain', () => this.grant());
+    this.stream.on('drain', () => {
+      this.settle();
+      this.grant();
+    });
     // a local close we did not ask for (read error, EPIPE from a reader that went away) must reach the peer
     this.stream.on('close', (err?: Error) => {
       if (!this.peerClosed) this.send({ kind: FrameKind.PipeClose, conn: o.conn, resource: o.resource });
@@ -56,8 +72,11 @@ export class PipeBridge {
     if (this.done) return null;
     this.received += data.byteLength;
     if (this.received - this.credited > INITIAL_PIPE_CREDIT) return `pipe ${this.resource}: peer sent past its credit`;
+    this.o.budget?.charge(data.byteLength); // throws past the bound: the caller ends the connection
+    this.charged += data.byteLength;
     this.bytes += data.byteLength;
     this.stream.write(data);
+    this.settle();
     this.grant();
     return null;
   }
@@ -82,6 +101,7 @@ export class PipeBridge {
 
   destroy(): void {
     this.stream.destroy();
+    this.settle(); // the queue is gone now: its bytes go back to the budget at once
   }
 
   private onLocalData(chunk: Buffer): void {
@@ -106,6 +126,14 @@ export class PipeBridge {
     } else this.stream.resume();
   }
 
+  /** Keeps the budget charged with exactly what the write queue holds (the kernel took the rest). */
+  private settle(): void {
+    const held = this.done ? 0 : this.stream.writableLength;
+    if (this.charged === held) return;
+    this.o.budget?.release(this.charged - held);
+    this.charged = held;
+  }
+
   /** Grants the peer the bytes that left our queue into the real pipe. */
   private grant(): void {
     const written = this.received - this.stream.writableLength;
@@ -124,6 +152,7 @@ export class PipeBridge {
     if (this.done) return;
     this.done = true;
     this.stream.destroy();
+    this.settle();
     this.o.onDone(this, error);
   }
 }

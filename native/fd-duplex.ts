@@ -23,13 +23,19 @@ const READS_PER_EVENT = 16;
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 /** Stands in for the bytes of a file that shrank while its range was queued. */
 const ZEROS = new Uint8Array(64 * 1024);
+/** Write errors that mean the peer is gone: what it sent before going may still wait to be read. */
+const PEER_GONE = new Set(['EPIPE', 'ECONNRESET']);
+/** Most bytes read after the peer went (its last words), so that a peer still writing cannot keep us reading. */
+const LAST_WORDS_MAX = 4 * 1024 * 1024;
 /** sendfile's answers for an output fd it cannot write to. */
 const SENDFILE_UNSUPPORTED = new Set(['EINVAL', 'ENOSYS', 'EOPNOTSUPP']);
 let fileBounce: Uint8Array | undefined;
 
 /**
  * Owns `fd`: closes it once, on EOF, error, end() or destroy(). Events: 'data' (from the
- * subclass), 'drain', 'end' (peer closed), 'close' (error?) exactly once.
+ * subclass), 'drain', 'end' (peer closed), 'close' (error?) exactly once. When a write finds the
+ * peer gone (EPIPE, ECONNRESET, POLLERR), what the peer sent before is still delivered as 'data',
+ * paused or not, before 'close': a compositor's last event is the error that says why it left.
  */
 export abstract class FdDuplex extends EventEmitter {
   readonly highWaterMark: number;
@@ -198,7 +204,7 @@ export abstract class FdDuplex extends EventEmitter {
     if (status < 0) {
       // libuv stopped the watcher (POLLERR); a read or write names the real error.
       this.events = 0;
-      if (this.readable) this.readSome();
+      this.readLastWords();
       if (!this.#destroyed && this.queue.length > 0) this.flush();
       if (!this.#destroyed) this.destroy(errnoError(status, 'uv_poll'));
       return;
@@ -210,27 +216,44 @@ export abstract class FdDuplex extends EventEmitter {
 
   private readSome(): void {
     for (let i = 0; i < READS_PER_EVENT && this.readable && !this.paused && !this.#destroyed; i++) {
-      let n: number;
-      let target: Uint8Array | null;
-      let into: Uint8Array;
-      try {
-        target = this.readTarget?.() ?? null;
-        into = target ?? readBuffer;
-        n = this.readOnce(into);
-      } catch (e) {
-        this.destroy(e as NativeError);
-        return;
-      }
-      if (n < 0) return;
+      const n = this.readAndDeliver();
       if (n === 0) {
         this.destroy();
         this.emit('end');
-        return;
       }
-      this.deliver(target === null ? Buffer.from(readBuffer.subarray(0, n)) : target.subarray(0, n));
-      // a short read emptied the fd: the next read would only say EAGAIN, and epoll reports what comes later
-      if (n < into.byteLength) return;
+      if (n <= 0) return;
     }
+  }
+
+  /** The peer is gone: delivers what it sent before, up to EOF (or LAST_WORDS_MAX), even while paused. */
+  private readLastWords(): void {
+    for (let total = 0; total < LAST_WORDS_MAX && this.readable && !this.#destroyed;) {
+      const n = this.readAndDeliver();
+      if (n <= 0) return;
+      total += n;
+    }
+  }
+
+  /**
+   * One read, its bytes delivered: their count; -1 when there is nothing more now (EAGAIN, or a
+   * short read emptied the fd), 0 at EOF; a read error destroys the stream and gives -1.
+   */
+  private readAndDeliver(): number {
+    let n: number;
+    let target: Uint8Array | null;
+    let into: Uint8Array;
+    try {
+      target = this.readTarget?.() ?? null;
+      into = target ?? readBuffer;
+      n = this.readOnce(into);
+    } catch (e) {
+      this.destroy(e as NativeError);
+      return -1;
+    }
+    if (n <= 0) return n;
+    this.deliver(target === null ? Buffer.from(readBuffer.subarray(0, n)) : target.subarray(0, n));
+    // a short read emptied the fd: the next read would only say EAGAIN, and epoll reports what comes later
+    return n < into.byteLength ? -1 : n;
   }
 
   private flush(): void {
@@ -241,6 +264,7 @@ export abstract class FdDuplex extends EventEmitter {
       try {
         n = segment.file === null ? this.writeOnce(segment.data, segment.fds) : this.sendFileOnce(segment.file);
       } catch (e) {
+        if (PEER_GONE.has((e as NativeError).code)) this.readLastWords();
         this.destroy(e as NativeError);
         return;
       }

@@ -146,13 +146,13 @@ t.test('wayvio host: limit flags and --status on the command line', async (t) =>
     t.match(p.stderrTail(), re, p.stderrTail().split('\n')[0]);
   }
   const host = wayvio(t, ['host', '--channel', channel, '--compositor', weston.socketPath, '--status', '127.0.0.1:0',
-    '--max-shm-bytes', '64M', '--max-pool-bytes', '16M', '--max-clients', '7', '--max-objects', '1000', '--max-fds', '99', '--max-frame-size', '64K', '--max-channels', '2']);
+    '--max-shm-bytes', '64M', '--max-pool-bytes', '16M', '--max-clients', '7', '--max-objects', '1000', '--max-pools', '50', '--max-fds', '99', '--max-frame-size', '64K', '--max-channels', '2', '--max-pipe-bytes', '8M']);
   t.ok(await waitFor(() => /status on http:\/\/127\.0\.0\.1:\d+\/status/.test(host.stderrTail()), 8000), 'the host says where its status is');
   const port = /status on http:\/\/127\.0\.0\.1:(\d+)\//.exec(host.stderrTail())?.[1];
   const s = JSON.parse((await httpGet(`http://127.0.0.1:${port}/status`)).body) as HostStatus;
   t.equal(s.version, VERSION);
   t.equal(s.channel, 'waiting', 'no guest yet');
-  t.same(s.limits, { shmTotal: 64 << 20, shmPool: 16 << 20, clients: 7, objects: 1000, fds: 99, frameSize: 64 << 10, channels: 2 }, 'every flag reached the proxy');
+  t.same(s.limits, { shmTotal: 64 << 20, shmPool: 16 << 20, clients: 7, objects: 1000, pools: 50, fds: 99, frameSize: 64 << 10, channels: 2, pipeBytes: 8 << 20 }, 'every flag reached the proxy');
   const metrics = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
   t.equal(metric(metrics, 'wayvio_limit{limit="max-fds"}'), 99);
   process.kill(host.pid, 'SIGTERM');

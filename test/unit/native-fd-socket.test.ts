@@ -216,6 +216,31 @@ t.test('a write error closes the socket with that error', async (t) => {
   t.match(error, { code: /^(EPIPE|ECONNRESET)$/, syscall: 'sendmsg' });
 });
 
+t.test('a peer that said its last words and left: a write finds it gone, the words still come before close (even paused)', async (t) => {
+  const [fdA, fdB] = socketpair();
+  const a = new FdSocket(fdA);
+  const lastWords = Buffer.alloc(200 * 1024, 0x45); // more than one read
+  t.equal(sendmsg(fdB, lastWords, 0, 100 * 1024, []), 100 * 1024);
+  t.equal(sendmsg(fdB, lastWords, 100 * 1024, 100 * 1024, []), 100 * 1024);
+  closeAll([fdB]);
+  a.pause(); // as a congested proxy does: nothing is read until the write fails
+  const events: string[] = [];
+  let got = 0;
+  a.on('data', (data: Buffer) => {
+    got += data.length;
+    events.push('data');
+  });
+  const closed = once(a, 'close').then(([error]) => {
+    events.push('close');
+    return error as Error & { code: string };
+  });
+  a.write(Buffer.from('to a peer that is gone'));
+  const error = await closed;
+  t.match(error, { code: /^(EPIPE|ECONNRESET)$/, syscall: 'sendmsg' }, 'the write error closes it');
+  t.equal(got, lastWords.length, 'every byte the peer sent was delivered');
+  t.equal(events.at(-1), 'close', 'all of it before close');
+});
+
 t.test('a short read ends the read loop without a recvmsg that would say EAGAIN; later data still comes', async (t) => {
   const native = require('../../native/index') as { recvmsg: typeof recvmsg };
   const real = native.recvmsg;

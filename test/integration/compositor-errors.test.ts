@@ -1,0 +1,107 @@
+// A compositor's wl_display.error reaches the guest client even when the host's next write finds the compositor gone.
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { checkFdLeaks } from '../helpers/fd-leak';
+import { startWeston, type Compositor } from '../helpers/compositors';
+import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
+import { RawClient } from '../helpers/raw-client';
+import { RawGuest, request } from '../helpers/raw-guest';
+import { waylandInfo } from '../helpers/test-clients';
+import { waitFor } from '../helpers/wait';
+import type { HostClient } from '../../host-proxy/host-client';
+import { CloseCode, FrameKind, type Frame } from '../../protocol/channel-frames';
+import { ProtocolRegistry } from '../../protocol/registry';
+import { decodeArgs, readHeader } from '../../protocol/wire-codec';
+
+checkFdLeaks(t);
+
+/** What weston 10 posts for wl_surface.set_buffer_scale(0), a check the host leaves to the compositor. */
+const SCALE_ERROR = /buffer scale must be at least one/;
+
+let weston: Compositor;
+let pair: ProxyPair;
+
+t.before(async () => {
+  weston = await startWeston();
+  pair = await startProxyPair({ compositorPath: weston.socketPath });
+});
+t.teardown(async () => {
+  await pair?.stop();
+  await weston?.stop();
+});
+
+function onlyHostClient(): HostClient {
+  const all = [...pair.host.channels.values()].flatMap((ch) => [...ch.clients.values()]);
+  if (all.length !== 1) throw new Error(`expected one host client, found ${all.length}`);
+  return all[0];
+}
+
+/**
+ * The race, made certain: the host stops reading the compositor (as it does while the channel is
+ * congested), the guest's request makes weston post an error and hang up, and `poke` keeps sending
+ * requests until one finds the compositor gone (EPIPE). `done` says when to stop poking.
+ */
+async function provokeWhilePaused(t: Test, poke: () => void, done: () => boolean): Promise<void> {
+  const timer = setInterval(() => {
+    if (!done()) poke();
+  }, 20);
+  t.teardown(() => clearInterval(timer));
+  await waitFor(done, 5000);
+  clearInterval(timer);
+}
+
+t.test('a guest client gets weston\'s error for a zero buffer scale, although the host\'s next write failed with EPIPE', async (t) => {
+  const c = new RawClient(pair.socketPath);
+  t.teardown(() => c.close());
+  const reg = await c.getRegistry();
+  const compositor = c.bind(reg, 'wl_compositor', 4);
+  const surface = c.send(compositor, 'create_surface', [0]);
+  await c.roundtrip();
+  t.equal(c.error(), undefined, 'no error yet');
+  onlyHostClient().pause();
+  c.send(surface, 'set_buffer_scale', [0]);
+  await provokeWhilePaused(t, () => c.send(1, 'sync', [0]), () => c.closed || c.error() !== undefined);
+  const error = c.error();
+  t.ok(error !== undefined, 'the client got wl_display.error');
+  t.equal(error?.args[1], 0, 'with weston\'s code (wl_surface.error.invalid_scale)');
+  t.match(String(error?.args[2]), SCALE_ERROR, `and its message: ${String(error?.args[2])}`);
+  t.ok(await c.until(() => c.closed), 'then the connection closed');
+  t.ok(pair.logs.some((l) => /host channel \d+ client \d+: warn: compositor error: wl_display#1\.error\(.*buffer scale must be at least one/.test(l)), 'the host logged the error');
+  t.ok(await waitFor(() => pair.host.clientCount === 0 && pair.guest.clientCount === 0), 'both proxies dropped the client');
+  t.ok((await waylandInfo(pair)).some((g) => g.interface === 'wl_compositor'), 'the next client is served');
+});
+
+t.test('a raw channel peer sees the WAYLAND frame with wl_display.error before the CLOSE frame', async (t) => {
+  const g = await RawGuest.attach(join(pair.env.XDG_RUNTIME_DIR, 'channel'));
+  t.teardown(() => g.destroy());
+  const globals = await g.openWithRegistry(1);
+  const compositor = g.newId(1);
+  const surface = g.newId(1);
+  g.wayland(1, [
+    request('wl_registry', 'bind', 2, [globals.get('wl_compositor')!, { interface: 'wl_compositor', version: 4, id: compositor }]),
+    request('wl_compositor', 'create_surface', compositor, [surface]),
+  ]);
+  t.ok(await g.roundtrip(1), 'the surface is made');
+  onlyHostClient().pause();
+  g.wayland(1, [request('wl_surface', 'set_buffer_scale', surface, [0])]);
+  await provokeWhilePaused(t, () => g.wayland(1, [request('wl_display', 'sync', 1, [g.newId(1)])]), () => g.closeFrame(1) !== undefined);
+  const close = g.closeFrame(1);
+  t.equal(close?.code, CloseCode.CompositorGone, `CLOSE with COMPOSITOR_GONE: ${close?.reason}`);
+  t.match(close?.reason, /^the compositor ended the client: wl_display#1\.error\(.*buffer scale must be at least one/, 'its reason is the compositor\'s error');
+  const errorSpec = ProtocolRegistry.builtin().event('wl_display', 0)!;
+  const frames = g.frames.filter((f: Frame) => f.conn === 1);
+  const closeAt = frames.indexOf(close!);
+  let errorAt = -1;
+  let message = '';
+  frames.forEach((f, i) => {
+    if (f.kind !== FrameKind.Wayland) return;
+    for (let off = 0, h = readHeader(f.data, 0); h !== null; off += h.size, h = readHeader(f.data, off)) {
+      if (h.objectId !== 1 || h.opcode !== 0) continue;
+      errorAt = i;
+      message = String(decodeArgs(f.data.subarray(off + 8, off + h.size), errorSpec, []).args[2]);
+    }
+  });
+  t.ok(errorAt >= 0 && errorAt < closeAt, `wl_display.error came in frame ${errorAt}, before the CLOSE in frame ${closeAt}`);
+  t.match(message, SCALE_ERROR, message);
+  t.ok(await waitFor(() => pair.host.clientCount === 0), 'the host dropped the client');
+});
