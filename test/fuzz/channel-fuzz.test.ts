@@ -8,7 +8,7 @@ import { startGuest } from '../helpers/guest-only';
 import { Prng } from '../helpers/prng';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { request } from '../helpers/raw-guest';
-import { buildTestClients, startPatternClient, waylandInfo, type PatternClient, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, waylandInfo, type PatternClient, type TestClients } from '../../harness/test-clients';
 import { fdCount, waitFor } from '../helpers/wait';
 import { encodeFrame } from '../../protocol/channel-codec';
 import { DEFAULT_MAX_FRAME_SIZE, FrameKind, type Frame } from '../../protocol/channel-frames';
