@@ -1,4 +1,4 @@
-// `wayvio demo`: weston headless, both proxies over a local channel, a real client; prints what happened.
+// `wayvio demo`: weston headless, both proxies over a local channel, a real client (then the same client direct); prints what happened.
 import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,8 +66,9 @@ export async function demoCommand(argv: string[]): Promise<void> {
     const after = await channelTotals(host);
     const frames = after.commits - before.commits;
     const bytes = after.bytesIn - before.bytesIn;
-    say(`client: weston-simple-shm for ${elapsed.toFixed(1)} s`);
-    say(`frames: ${frames} (${(frames / elapsed).toFixed(1)} fps; weston headless repaints at 60 Hz)`);
+    const directClient = await directRun(clientEnv(weston.env), seconds);
+    say(`client: weston-simple-shm for ${elapsed.toFixed(1)} s through wayvio, then ${directClient.elapsed.toFixed(1)} s connected directly to weston`);
+    say(`frames: ${frames} (${(frames / elapsed).toFixed(1)} fps; the same client direct: ${directClient.frames === null ? 'not counted' : `${(directClient.frames / directClient.elapsed).toFixed(1)} fps`})`);
     say(`channel: ${(bytes / 1024 / 1024).toFixed(1)} MiB guest→host, ${frames > 0 ? Math.round(bytes / frames) : 0} bytes per frame`);
     say(shot === null ? 'screenshot: weston-screenshooter produced no file' : `screenshot: ${shot}`);
   } finally {
@@ -77,6 +78,28 @@ export async function demoCommand(argv: string[]): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** weston-simple-shm connected straight to weston for `seconds`: its commits, counted from its WAYLAND_DEBUG log. */
+async function directRun(env: NodeJS.ProcessEnv, seconds: number): Promise<{ frames: number | null; elapsed: number }> {
+  const client = spawn('weston-simple-shm', [], { env: { ...env, WAYLAND_DEBUG: 'client' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const started = Date.now();
+  let commits = 0;
+  let partial = '';
+  client.stderr.setEncoding('utf8');
+  client.stderr.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (COMMIT_REQUEST.test(line)) commits++;
+  });
+  const exited = new Promise((r) => client.once('close', r));
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  client.kill('SIGINT');
+  await exited;
+  return { frames: commits > 0 ? commits : null, elapsed: (Date.now() - started) / 1000 };
+}
+
+/** A wl_surface.commit request in libwayland's debug log: `[ 1234.567]  -> wl_surface@3.commit()` (`#` since 1.23). */
+const COMMIT_REQUEST = /-> wl_surface[@#]\d+\.commit\(/;
 
 async function channelTotals(host: HostProxy): Promise<{ commits: number; bytesIn: number }> {
   let bytesIn = 0;

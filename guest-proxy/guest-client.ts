@@ -10,7 +10,7 @@ import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import { HEADER_SIZE, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgs, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { LimitedLogger, LogBudget, Logger } from '../link/log';
@@ -111,7 +111,7 @@ export class GuestClient {
     this.stats.requests++;
     const entry = this.objects.request(m.objectId, m.opcode);
     const { spec, name } = entry;
-    const decoded = entry.changesState || SPECIAL_REQUESTS.has(name) ? decodeArgsIn(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name) : null;
+    const decoded = entry.changesState || SPECIAL_REQUESTS.has(name) ? decodeArgs(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name) : null;
     this.recent.add(' -> ', entry.iface, m.objectId, spec, m.bytes, 0, m.size, decoded?.fds);
     if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(entry.iface, m.objectId, spec, decoded?.args ?? null)}`);
     if (decoded === null) {
@@ -230,7 +230,7 @@ export class GuestClient {
           inHand = NO_FDS;
           continue;
         }
-        const { args } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, [...fds], name);
+        const { args } = decodeArgs(data, at + HEADER_SIZE, off, spec, [...fds], name);
         this.recent.add('<-  ', iface, objectId, spec, data, at, off, fds);
         if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, args)}`);
         this.objects.applyEvent(objectId, spec, args);

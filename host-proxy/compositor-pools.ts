@@ -13,6 +13,7 @@ interface CompositorPool {
   memory: PoolMemory;
   /** The size the compositor maps now: from create_pool, then each resize. */
   size: number;
+  /** The wl_shm_pool is not destroyed yet (its id may be reused once it is). */
   alive: boolean;
   buffers: number;
 }
@@ -22,15 +23,18 @@ interface CompositorPool {
  * each such pool is one mapping in the compositor (vm.max_map_count is the compositor's, not ours).
  */
 export class CompositorPools {
+  /** Live wl_shm_pools by id. */
   private readonly pools = new Map<number, CompositorPool>();
-  /** wl_buffer id → the wl_shm_pool it was made from. */
-  private readonly bufferPools = new Map<number, number>();
+  /** Every pool the compositor maps: the live ones and destroyed ones a buffer keeps, whose ids may be reused. */
+  private readonly mapped = new Set<CompositorPool>();
+  /** wl_buffer id → the pool it was made from. */
+  private readonly bufferPools = new Map<number, CompositorPool>();
 
   constructor(private readonly hostPools: HostPools) {}
 
   /** Pools the compositor maps for this client now. */
   get mappings(): number {
-    return this.pools.size;
+    return this.mapped.size;
   }
 
   /**
@@ -70,7 +74,9 @@ export class CompositorPools {
     if (memory === undefined) throw new ProtocolError('BAD_ARGUMENT', 'wl_shm.create_pool: the fd is not an shm pool resource');
     const have = this.sizeOf(memory);
     if (size <= 0 || size > have) throw new ProtocolError('BAD_ARGUMENT', `wl_shm.create_pool: size ${size} does not fit the ${have}-byte pool`);
-    this.pools.set(poolId, { memory, size, alive: true, buffers: 0 });
+    const pool: CompositorPool = { memory, size, alive: true, buffers: 0 };
+    this.pools.set(poolId, pool);
+    this.mapped.add(pool);
     return memory;
   }
 
@@ -95,33 +101,33 @@ export class CompositorPools {
       throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${poolId}.create_buffer: ${width}x${height} stride ${stride} at ${offset} does not fit the ${size}-byte pool`);
     }
     p.buffers++;
-    this.bufferPools.set(bufferId, poolId);
+    this.bufferPools.set(bufferId, p);
     return p.memory.kind === 'region' ? (this.hostPools.ref(p.memory.resource) as RegionRef).offset + offset : offset;
   }
 
   private destroyPool(poolId: number): void {
     const p = this.pools.get(poolId);
     if (p === undefined) return;
+    this.pools.delete(poolId);
     p.alive = false;
-    this.release(poolId, p);
+    this.release(p);
   }
 
   private destroyBuffer(bufferId: number): void {
-    const poolId = this.bufferPools.get(bufferId);
-    if (poolId === undefined) return;
+    const p = this.bufferPools.get(bufferId);
+    if (p === undefined) return;
     this.bufferPools.delete(bufferId);
-    const p = this.pools.get(poolId) as CompositorPool;
     p.buffers--;
-    this.release(poolId, p);
+    this.release(p);
   }
 
-  private release(poolId: number, p: CompositorPool): void {
-    if (!p.alive && p.buffers === 0) this.pools.delete(poolId);
+  private release(p: CompositorPool): void {
+    if (!p.alive && p.buffers === 0) this.mapped.delete(p);
   }
 
   private live(poolId: number, request: string): CompositorPool {
     const p = this.pools.get(poolId);
-    if (p === undefined || !p.alive) throw new ProtocolError('UNKNOWN_OBJECT', `wl_shm_pool#${poolId}.${request}: not a live pool`);
+    if (p === undefined) throw new ProtocolError('UNKNOWN_OBJECT', `wl_shm_pool#${poolId}.${request}: not a live pool`);
     return p;
   }
 

@@ -10,7 +10,7 @@ import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import { HEADER_SIZE, decodeArgsIn, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue, type UntypedNewId } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgs, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue, type UntypedNewId } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import { HostShortage } from '../link/host-shortage';
@@ -248,7 +248,7 @@ export class HostClient {
         const { spec, name, iface } = entry;
         const firstFd = fds.length;
         for (let i = entry.fdCount; i > 0; i--) fds.push(this.fdForResource(frame.resources[res++], name));
-        const { args, fds: messageFds } = decodeArgsIn(data, at + HEADER_SIZE, off, spec, entry.fdCount === 0 ? [] : fds.slice(firstFd), name);
+        const { args, fds: messageFds } = decodeArgs(data, at + HEADER_SIZE, off, spec, entry.fdCount === 0 ? [] : fds.slice(firstFd), name);
         this.recent.add(' -> ', iface, objectId, spec, data, at, off, messageFds);
         if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
         this.checkRequest(name, objectId, args);
@@ -347,7 +347,7 @@ export class HostClient {
     this.stats.eventBytes += m.size;
     const entry = this.objects.event(m.objectId, m.opcode);
     const { spec, name, iface } = entry;
-    const { args, fds } = decodeArgsIn(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name);
+    const { args, fds } = decodeArgs(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name);
     this.recent.add('<-  ', iface, m.objectId, spec, m.bytes, 0, m.size, fds);
     if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, m.objectId, spec, args)}`);
     this.objects.applyEvent(m.objectId, spec, args);

@@ -68,7 +68,7 @@ export class RecentMessages {
     if (size > RECENT_MESSAGE_BYTES) return `${this.ifaces[i]}#${this.ids[i]}.${this.specs[i].name}(… ${size} bytes)`;
     try {
       const from = i * RECENT_MESSAGE_BYTES;
-      const { args } = decodeArgs(this.bytes.subarray(from + HEADER_SIZE, from + size), this.specs[i], [...this.fds[i]]);
+      const { args } = decodeArgs(this.bytes, from + HEADER_SIZE, from + size, this.specs[i], [...this.fds[i]]);
       return formatMessage(this.ifaces[i], this.ids[i], this.specs[i], args);
     } catch {
       return `${this.ifaces[i]}#${this.ids[i]}.${this.specs[i].name}(?)`;

@@ -1,4 +1,4 @@
-// Wayland wire format: pure parse and encode of one message against its MessageSpec.
+// Wayland wire format: pure decode of one framed message's arguments and encode of one message against its MessageSpec.
 // Byte order is little-endian (the host order of every platform wayvio targets).
 import { ProtocolError } from './protocol-error';
 import type { ArgSpec, MessageSpec } from './types';
@@ -21,22 +21,6 @@ export interface UntypedNewId {
 }
 
 export type ArgValue = number | string | null | Uint8Array | UntypedNewId;
-
-export interface WireMessage {
-  objectId: number;
-  opcode: number;
-  args: ArgValue[];
-}
-
-export interface ParsedMessage extends WireMessage {
-  /** Bytes the message took on the wire. */
-  size: number;
-  /** The fds consumed from the queue, in argument order. */
-  fds: number[];
-}
-
-export const NEED_MORE = Symbol('need more bytes');
-export type ParseResult = ParsedMessage | typeof NEED_MORE;
 
 const utf8 = new TextDecoder('utf-8');
 const utf8Encoder = new TextEncoder();
@@ -75,23 +59,6 @@ export function opcodeAt(buf: Uint8Array, offset: number): number {
   return buf[offset + 4] | (buf[offset + 5] << 8);
 }
 
-/**
- * Reads the 8-byte header at `offset`. Returns null when fewer than 8 bytes are there;
- * throws BAD_MESSAGE_SIZE for a size that no valid message has.
- */
-export function readHeader(buf: Uint8Array, offset: number, maxSize = DEFAULT_MAX_MESSAGE_SIZE): MessageHeader | null {
-  const size = messageSizeAt(buf, offset, maxSize);
-  if (size < 0) return null;
-  return { objectId: readU32(buf, offset), opcode: opcodeAt(buf, offset), size };
-}
-
-/** Number of `fd` arguments in a message. */
-export function countFds(spec: MessageSpec): number {
-  let n = 0;
-  for (const a of spec.args) if (a.type === 'fd') n++;
-  return n;
-}
-
 function truncated(where: string, arg: ArgSpec): never {
   throw new ProtocolError('TRUNCATED_ARGUMENT', `${where}: argument '${arg.name}' runs past the end of the message`);
 }
@@ -112,15 +79,11 @@ function readString(buf: Uint8Array, p: number, end: number, arg: ArgSpec, nulla
 }
 
 /**
- * Decodes the arguments of one whole message (`body` = bytes after the header).
- * Takes its fds from the front of `fds` only when the whole message is valid.
+ * Decodes the arguments of one whole message whose body (the bytes after the header) is
+ * buf[start, end); nothing outside it is read. Takes its fds from the front of `fds` only when
+ * the whole message is valid. Malformed input throws a ProtocolError.
  */
-export function decodeArgs(body: Uint8Array, spec: MessageSpec, fds: number[], where = spec.name): { args: ArgValue[]; fds: number[] } {
-  return decodeArgsIn(body, 0, body.byteLength, spec, fds, where);
-}
-
-/** decodeArgs of the body at buf[start, end), without a view of it. */
-export function decodeArgsIn(buf: Uint8Array, start: number, end: number, spec: MessageSpec, fds: number[], where: string): { args: ArgValue[]; fds: number[] } {
+export function decodeArgs(buf: Uint8Array, start: number, end: number, spec: MessageSpec, fds: number[], where = spec.name): { args: ArgValue[]; fds: number[] } {
   const args: ArgValue[] = [];
   const specArgs = spec.args;
   let p = start;
@@ -191,28 +154,6 @@ export function decodeArgsIn(buf: Uint8Array, start: number, end: number, spec: 
   }
   if (p !== end) throw new ProtocolError('TRAILING_BYTES', `${where}: ${end - p} bytes left after the last argument`);
   return { args, fds: fdCount === 0 ? [] : fds.splice(0, fdCount) };
-}
-
-/**
- * Parses one message at `offset`. Returns NEED_MORE while the message is incomplete.
- * `resolve` maps (object id, opcode) to the message's spec, or undefined for an unknown one.
- */
-export function parseMessage(
-  buf: Uint8Array,
-  offset: number,
-  resolve: (objectId: number, opcode: number) => MessageSpec | undefined,
-  fds: number[],
-  maxSize = DEFAULT_MAX_MESSAGE_SIZE,
-): ParseResult {
-  const header = readHeader(buf, offset, maxSize);
-  if (header === null || buf.byteLength - offset < header.size) return NEED_MORE;
-  const spec = resolve(header.objectId, header.opcode);
-  if (spec === undefined) {
-    throw new ProtocolError('UNKNOWN_OPCODE', `object ${header.objectId} has no message with opcode ${header.opcode}`);
-  }
-  const body = buf.subarray(offset + HEADER_SIZE, offset + header.size);
-  const decoded = decodeArgs(body, spec, fds, `${spec.name}@${header.objectId}`);
-  return { objectId: header.objectId, opcode: header.opcode, size: header.size, args: decoded.args, fds: decoded.fds };
 }
 
 function badArg(spec: MessageSpec, arg: ArgSpec, why: string): never {

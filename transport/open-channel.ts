@@ -44,7 +44,7 @@ const SOCKET_HIGH_WATER = 1024 * 1024;
  * Native channel sockets: a peer that is told goodbye can still send its own last frames. With
  * the kernel's default 208 KiB send buffer a 1080p frame took about 40 wake-ups of each proxy;
  * 1 MiB (the kernel doubles it, and caps it at net.core.wmem_max) took full-1080p from 145 to
- * 260 frames/s and halved both proxies' CPU (docs/benchmarks.md).
+ * 260 frames/s and halved both proxies' CPU (the fourth run in docs/benchmarks.md's git history).
  */
 const CHANNEL_SOCKET = { highWaterMark: SOCKET_HIGH_WATER, halfClose: true, bufferBytes: 1024 * 1024 };
 /** While a virtio port has no host end, poll reports POLLHUP and there is no event for its end. */

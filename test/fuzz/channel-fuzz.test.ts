@@ -8,12 +8,12 @@ import { startGuest } from '../helpers/guest-only';
 import { Prng } from '../helpers/prng';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { request } from '../helpers/raw-guest';
-import { buildTestClients, startPatternClient, waylandInfo, type PatternClient, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, waylandInfo, type PatternClient, type TestClients } from '../../harness/test-clients';
 import { fdCount, waitFor } from '../helpers/wait';
 import { encodeFrame } from '../../protocol/channel-codec';
 import { DEFAULT_MAX_FRAME_SIZE, FrameKind, type Frame } from '../../protocol/channel-frames';
 import { ChannelReader } from '../../protocol/channel-reader';
-import { readHeader } from '../../protocol/wire-codec';
+import { wholeMessages } from '../helpers/wire-messages';
 import { mappedBytes } from '../../native/index';
 import { loadCorpus, recordStream, corpusFromStream, type Corpus } from './corpus';
 import { mutateFrames, randomFrame, renumber } from './mutate';
@@ -103,12 +103,7 @@ function probeFrames(): Uint8Array {
 function probeAnswered(frames: Frame[]): boolean {
   for (const f of frames) {
     if (f.kind !== FrameKind.Wayland || f.conn !== PROBE_CONN) continue;
-    for (let off = 0; off + 8 <= f.data.byteLength;) {
-      const h = readHeader(f.data, off);
-      if (h === null) break;
-      if (h.objectId === 3 && h.opcode === 0) return true;
-      off += h.size;
-    }
+    for (const m of wholeMessages(f.data)) if (m.objectId === 3 && m.opcode === 0) return true;
   }
   return false;
 }

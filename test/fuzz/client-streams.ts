@@ -3,7 +3,8 @@
 import { ObjectMap } from '../../protocol/object-map';
 import { ProtocolRegistry } from '../../protocol/registry';
 import type { ArgSpec } from '../../protocol/types';
-import { HEADER_SIZE, decodeArgs, encodeMessage, readHeader, type ArgValue, type UntypedNewId } from '../../protocol/wire-codec';
+import { encodeMessage, type ArgValue, type UntypedNewId } from '../../protocol/wire-codec';
+import { decodeMessage, wholeMessages } from '../helpers/wire-messages';
 import { FrameKind } from '../../protocol/channel-frames';
 import type { Prng } from '../helpers/prng';
 import type { Corpus } from './corpus';
@@ -34,21 +35,18 @@ export function clientStreams(corpus: Corpus): ClientStream[] {
     for (const f of session) {
       if (f[4] !== FrameKind.Wayland) continue;
       const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
-      for (let off = 16 + 4 * dv.getUint32(12, true); off + 8 <= f.byteLength;) {
-        const h = readHeader(f, off);
-        if (h === null) break;
-        const bytes = new Uint8Array(f.subarray(off, off + h.size));
-        off += h.size;
+      for (const message of wholeMessages(f.subarray(16 + 4 * dv.getUint32(12, true)))) {
+        const bytes = message.bytes.slice();
         let fds = 0;
         try {
-          const spec = objects.requestSpec(h.objectId, h.opcode);
+          const spec = objects.requestSpec(message.objectId, message.opcode);
           fds = spec.args.filter((a) => a.type === 'fd').length;
-          const { args } = decodeArgs(bytes.subarray(HEADER_SIZE), spec, Array.from({ length: fds }, () => -1));
-          const created = objects.applyRequest(h.objectId, spec, args);
+          const { args } = decodeMessage(message, spec, Array.from({ length: fds }, () => -1));
+          const created = objects.applyRequest(message.objectId, spec, args);
           for (const c of created) maxId = Math.max(maxId, c.id);
           // what the server's events would do: callbacks and destroyed objects free their ids (delete_id)
           for (const c of created) if (c.iface.name === 'wl_callback') objects.applyEvent(1, deleteId, [c.id]);
-          if (spec.destructor) objects.applyEvent(1, deleteId, [h.objectId]);
+          if (spec.destructor) objects.applyEvent(1, deleteId, [message.objectId]);
         } catch {
           // a request to an object the server made (a data offer, ...): its fds cannot be known, assume none
         }

@@ -9,11 +9,11 @@ import { createLogger } from '../../link/log';
 import { FrameKind } from '../../protocol/channel-frames';
 import { Policy } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
-import { clientEnv } from '../helpers/compositors';
+import { clientEnv } from '../../harness/compositors';
 import { startGuest } from '../helpers/guest-only';
-import { spawnManaged } from '../helpers/processes';
+import { spawnManaged } from '../../harness/processes';
 import { Relay } from '../helpers/relay';
-import { repoRoot, runBench, startPatternClient, waylandInfo, type TestClients } from '../helpers/test-clients';
+import { repoRoot, runBench, startPatternClient, waylandInfo, type TestClients } from '../../harness/test-clients';
 import { waitFor } from '../helpers/wait';
 
 export const CORPUS_FILE = join(repoRoot(), 'test', 'fuzz', 'corpus', 'guest-to-host.bin.gz');

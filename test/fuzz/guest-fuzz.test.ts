@@ -5,7 +5,7 @@ import t from 'tap';
 import { checkFdLeaks, openFds } from '../helpers/fd-leak';
 import { Prng } from '../helpers/prng';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
-import { buildTestClients, startPatternClient, waylandInfo, type PatternClient, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, waylandInfo, type PatternClient, type TestClients } from '../../harness/test-clients';
 import { fdCount, waitFor } from '../helpers/wait';
 import { FdSocket } from '../../native/fd-socket';
 import { closeAll, mappedBytes, memfdCreate, pipe2, unixConnect } from '../../native/index';

@@ -1,6 +1,6 @@
 // Records the fuzz corpus (test/fuzz/corpus/guest-to-host.bin.gz) from real clients: node dist/test/fuzz/record-corpus.js
-import { startWeston } from '../helpers/compositors';
-import { buildTestClients } from '../helpers/test-clients';
+import { startWeston } from '../../harness/compositors';
+import { buildTestClients } from '../../harness/test-clients';
 import { CORPUS_FILE, corpusFromStream, recordStream, saveCorpus } from './corpus';
 
 async function main(): Promise<void> {

@@ -3,8 +3,8 @@
 import { mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startWeston, type Compositor } from '../helpers/compositors';
-import { waylandAnswers } from '../helpers/processes';
+import { startWeston, type Compositor } from '../../harness/compositors';
+import { waylandAnswers } from '../../harness/processes';
 
 export class RestartingWeston {
   crashes = 0;

@@ -7,7 +7,7 @@ import { createLogger } from '../../link/log';
 import { Policy } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
 import type { ChannelSpec } from '../../transport/channel-spec';
-import type { ClientEnv } from './compositors';
+import type { ClientEnv } from '../../harness/compositors';
 import { waitFor } from './wait';
 
 export interface LoneGuest {

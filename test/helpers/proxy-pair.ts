@@ -8,8 +8,8 @@ import { createLogger } from '../../link/log';
 import { Policy, type PolicyFile } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
 import type { ChannelSpec } from '../../transport/channel-spec';
-import type { ClientEnv } from './compositors';
-import { sleep } from './processes';
+import type { ClientEnv } from '../../harness/compositors';
+import { sleep } from '../../harness/processes';
 
 export interface ProxyPair {
   host: HostProxy;

@@ -2,10 +2,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClientEnv } from './compositors';
+import type { ClientEnv } from '../../harness/compositors';
 import { httpGet } from './http-get';
-import { spawnManaged, type Managed } from './processes';
-import { repoRoot } from './test-clients';
+import { spawnManaged, type Managed } from '../../harness/processes';
+import { repoRoot } from '../../harness/test-clients';
 import { fdCount, rssBytes, waitFor } from './wait';
 
 export interface ProcessPair {

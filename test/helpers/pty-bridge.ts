@@ -1,5 +1,5 @@
 // Two raw ptys joined back to back (python3): a pair of character devices that stand in for a virtio-serial port.
-import { spawnManaged, waitForLine, type Managed } from './processes';
+import { spawnManaged, waitForLine, type Managed } from '../../harness/processes';
 
 /**
  * Each pty's slave is set raw (cfmakeraw: 8-bit clean, no echo, no line discipline, no signals, no flow

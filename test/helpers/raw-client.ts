@@ -4,7 +4,8 @@ import { closeAll, unixConnect } from '../../native/index';
 import { MessageBuffer } from '../../protocol/message-buffer';
 import { ObjectMap } from '../../protocol/object-map';
 import { ProtocolRegistry } from '../../protocol/registry';
-import { HEADER_SIZE, decodeArgs, encodeMessage, type ArgValue } from '../../protocol/wire-codec';
+import { encodeMessage, type ArgValue } from '../../protocol/wire-codec';
+import { decodeMessage } from './wire-messages';
 
 export interface RawEvent {
   objectId: number;
@@ -32,7 +33,7 @@ export class RawClient {
       for (let m = this.input.next(); m !== null; m = this.input.next()) {
         const spec = this.objects.eventSpec(m.objectId, m.opcode);
         const iface = this.objects.get(m.objectId)!.iface.name;
-        const { args, fds: taken } = decodeArgs(m.bytes.subarray(HEADER_SIZE), spec, this.input.fds);
+        const { args, fds: taken } = decodeMessage(m, spec, this.input.fds);
         closeAll(taken);
         this.objects.applyEvent(m.objectId, spec, args);
         this.events.push({ objectId: m.objectId, iface, name: spec.name, args });

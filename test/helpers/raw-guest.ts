@@ -3,7 +3,8 @@ import { connect } from 'node:net';
 import { ChannelSession } from '../../link/channel-session';
 import { FrameKind, type CloseFrame, type Frame, type HelloFrame } from '../../protocol/channel-frames';
 import { ProtocolRegistry } from '../../protocol/registry';
-import { decodeArgs, encodeMessage, readHeader, type ArgValue } from '../../protocol/wire-codec';
+import { encodeMessage, type ArgValue } from '../../protocol/wire-codec';
+import { decodeMessage, wholeMessages, type FramedMessage } from './wire-messages';
 import { SocketStream } from '../../transport/socket-stream';
 
 const builtin = ProtocolRegistry.builtin();
@@ -90,16 +91,10 @@ export class RawGuest {
     return this.closeFrame(conn);
   }
 
-  /** Wayland messages the host sent for `conn`, as [objectId, opcode, body]. */
-  *messages(conn: number): Generator<{ objectId: number; opcode: number; body: Uint8Array }> {
+  /** Wayland messages the host sent for `conn`, framed as the proxies frame them. */
+  *messages(conn: number): Generator<FramedMessage> {
     for (const f of this.frames) {
-      if (f.kind !== FrameKind.Wayland || f.conn !== conn) continue;
-      for (let off = 0; off < f.data.byteLength;) {
-        const h = readHeader(f.data, off);
-        if (h === null) break;
-        yield { objectId: h.objectId, opcode: h.opcode, body: f.data.subarray(off + 8, off + h.size) };
-        off += h.size;
-      }
+      if (f.kind === FrameKind.Wayland && f.conn === conn) yield* wholeMessages(f.data);
     }
   }
 
@@ -133,7 +128,7 @@ export class RawGuest {
     const names = new Map<string, number>();
     for (const m of this.messages(conn)) {
       if (m.objectId !== 2 || m.opcode !== 0) continue;
-      const { args } = decodeArgs(m.body, globalSpec, []);
+      const { args } = decodeMessage(m, globalSpec);
       names.set(args[1] as string, args[0] as number);
     }
     return names;

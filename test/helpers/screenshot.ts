@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { clientEnv, type Compositor } from './compositors';
+import { clientEnv, type Compositor } from '../../harness/compositors';
 
 /** An RGBA image, 4 bytes per pixel, rows top to bottom, no padding. */
 export interface Image {

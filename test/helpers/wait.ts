@@ -1,6 +1,6 @@
 // Waiting for a condition (never for a fixed time): polls `pred` until it holds or the time is up.
 import { readdirSync, readFileSync } from 'node:fs';
-import { sleep } from './processes';
+import { sleep } from '../../harness/processes';
 
 export async function waitFor(pred: () => boolean, timeoutMs = 5000, everyMs = 10): Promise<boolean> {
   for (const end = Date.now() + timeoutMs; !pred(); await sleep(everyMs)) if (Date.now() > end) return pred();

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../helpers/compositors';
-import { sleep, spawnManaged, type Managed } from '../helpers/processes';
-import { repoRoot, waylandInfo } from '../helpers/test-clients';
+import { startWeston, type Compositor } from '../../harness/compositors';
+import { sleep, spawnManaged, type Managed } from '../../harness/processes';
+import { repoRoot, waylandInfo } from '../../harness/test-clients';
 
 checkFdLeaks(t);
 

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { fileWhen } from '../helpers/wait';
-import { clientEnv, startSway, type ClientEnv, type Compositor } from '../helpers/compositors';
-import { sleep, spawnManaged, type Managed } from '../helpers/processes';
+import { clientEnv, startSway, type ClientEnv, type Compositor } from '../../harness/compositors';
+import { sleep, spawnManaged, type Managed } from '../../harness/processes';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
-import { repoRoot } from '../helpers/test-clients';
+import { repoRoot } from '../../harness/test-clients';
 import { ProtocolRegistry } from '../../protocol/registry';
 
 checkFdLeaks(t);

@@ -2,7 +2,7 @@
 import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../helpers/compositors';
+import { startWeston, type Compositor } from '../../harness/compositors';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { describeSearch, findPattern, patternPixel, screenshot } from '../helpers/screenshot';

@@ -1,9 +1,9 @@
 import { checkFdLeaks } from '../helpers/fd-leak';
 // The harness itself, with no proxy in between: the baselines that the proxy tests compare against.
 import t, { type Test } from 'tap';
-import { startSway, startWeston, type Compositor } from '../helpers/compositors';
+import { startSway, startWeston, type Compositor } from '../../harness/compositors';
 import { describeSearch, findPattern, patternPixel, screenshot } from '../helpers/screenshot';
-import { buildTestClients, runBench, startPatternClient, waylandInfo, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, runBench, startPatternClient, waylandInfo, type TestClients } from '../../harness/test-clients';
 
 checkFdLeaks(t);
 

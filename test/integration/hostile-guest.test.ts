@@ -5,15 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../helpers/compositors';
-import { sleep } from '../helpers/processes';
+import { startWeston, type Compositor } from '../../harness/compositors';
+import { sleep } from '../../harness/processes';
 import { HostProxy } from '../../host-proxy/host-proxy';
 import { ChannelSession } from '../../link/channel-session';
 import { createLogger } from '../../link/log';
 import { CloseCode, FrameKind, type CloseFrame, type Frame } from '../../protocol/channel-frames';
 import { Policy } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
-import { decodeArgs, encodeMessage, readHeader, type ArgValue } from '../../protocol/wire-codec';
+import { encodeMessage, type ArgValue } from '../../protocol/wire-codec';
+import { decodeMessage, wholeMessages } from '../helpers/wire-messages';
 import { SocketStream } from '../../transport/socket-stream';
 import { mappedBytes } from '../../native/index';
 
@@ -88,14 +89,12 @@ async function openWithRegistry(g: Guest, conn: number): Promise<Map<string, num
     names.clear();
     for (const f of g.frames) {
       if (f.kind !== FrameKind.Wayland || f.conn !== conn) continue;
-      for (let off = 0; off < f.data.byteLength;) {
-        const h = readHeader(f.data, off)!;
-        if (h.objectId === 2 && h.opcode === 0) {
-          const { args } = decodeArgs(f.data.subarray(off + 8, off + h.size), globalSpec, []);
+      for (const m of wholeMessages(f.data)) {
+        if (m.objectId === 2 && m.opcode === 0) {
+          const { args } = decodeMessage(m, globalSpec);
           names.set(args[1] as string, args[0] as number);
         }
-        if (h.objectId === 3) done = true;
-        off += h.size;
+        if (m.objectId === 3) done = true;
       }
     }
     if (done) break;

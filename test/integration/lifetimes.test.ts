@@ -2,11 +2,11 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, clientEnv, type Compositor } from '../helpers/compositors';
-import { sleep, spawnManaged } from '../helpers/processes';
+import { startWeston, clientEnv, type Compositor } from '../../harness/compositors';
+import { sleep, spawnManaged } from '../../harness/processes';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
-import { buildTestClients, startPatternClient, waylandInfo, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, waylandInfo, type TestClients } from '../../harness/test-clients';
 import { HostProxy } from '../../host-proxy/host-proxy';
 import { createLogger } from '../../link/log';
 import { Policy } from '../../protocol/policy';

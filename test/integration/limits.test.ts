@@ -2,12 +2,12 @@
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { clientEnv, startWeston, type Compositor } from '../helpers/compositors';
-import { spawnManaged } from '../helpers/processes';
+import { clientEnv, startWeston, type Compositor } from '../../harness/compositors';
+import { spawnManaged } from '../../harness/processes';
 import { startProxyPair, type ProxyPair, type PairOptions } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { RawGuest, request } from '../helpers/raw-guest';
-import { buildTestClients, startPatternClient, waylandInfo, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, waylandInfo, type TestClients } from '../../harness/test-clients';
 import { waitFor } from '../helpers/wait';
 import { CloseCode, FrameKind, PipeMode } from '../../protocol/channel-frames';
 import { mappedBytes } from '../../native/index';

@@ -1,9 +1,9 @@
 // Load: 200 clients at once through one pair of real proxy processes; memory and fds per client, and all back after.
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../helpers/compositors';
+import { startWeston, type Compositor } from '../../harness/compositors';
 import { formatFigures, hostStatusOf, startProcessPair, type ProcessPair } from '../helpers/proxy-processes';
-import { buildTestClients, startPatternClient, waylandInfo, type PatternClient, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, waylandInfo, type PatternClient, type TestClients } from '../../harness/test-clients';
 import { waitForAsync, waitFor } from '../helpers/wait';
 
 checkFdLeaks(t);

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startSway, type Compositor } from '../helpers/compositors';
+import { startSway, type Compositor } from '../../harness/compositors';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
-import { buildTestClients, startPatternClient, waylandInfo } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, waylandInfo } from '../../harness/test-clients';
 import { parsePolicy } from '../../protocol/policy';
 
 checkFdLeaks(t);

@@ -1,11 +1,11 @@
 // Real clients through guest proxy → channel → host proxy → weston headless: globals, pixels, many clients.
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, clientEnv, type Compositor } from '../helpers/compositors';
-import { spawnManaged, sleep } from '../helpers/processes';
+import { startWeston, clientEnv, type Compositor } from '../../harness/compositors';
+import { spawnManaged, sleep } from '../../harness/processes';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { describeSearch, findPattern, screenshot } from '../helpers/screenshot';
-import { buildTestClients, startPatternClient, waylandInfo, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, waylandInfo, type TestClients } from '../../harness/test-clients';
 import { NEVER_FORWARDED } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { fileWhen } from '../helpers/wait';
-import { clientEnv, startSway, type Compositor } from '../helpers/compositors';
-import { sleep, spawnManaged } from '../helpers/processes';
+import { clientEnv, startSway, type Compositor } from '../../harness/compositors';
+import { sleep, spawnManaged } from '../../harness/processes';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 
 checkFdLeaks(t);

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, clientEnv, type Compositor } from '../helpers/compositors';
-import { sleep, spawnManaged } from '../helpers/processes';
+import { startWeston, clientEnv, type Compositor } from '../../harness/compositors';
+import { sleep, spawnManaged } from '../../harness/processes';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { describeSearch, findPattern, screenshot } from '../helpers/screenshot';
-import { buildTestClients, startPatternClient, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, type TestClients } from '../../harness/test-clients';
 import { dup, memfdCreate } from '../../native/index';
 import type { GuestClient } from '../../guest-proxy/guest-client';
 

@@ -2,12 +2,12 @@
 // CI runs ~20 s; `npm run soak -- --seconds 600` runs 10 minutes (WAYVIO_SOAK_SECONDS).
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { clientEnv, startWeston, type Compositor } from '../helpers/compositors';
+import { clientEnv, startWeston, type Compositor } from '../../harness/compositors';
 import { Prng } from '../helpers/prng';
-import { spawnManaged } from '../helpers/processes';
+import { spawnManaged } from '../../harness/processes';
 import { formatFigures, hostStatusOf, startProcessPair, type ProcessPair, type ProxyFigures } from '../helpers/proxy-processes';
-import { buildTestClients, runBench, startPatternClient, waylandInfo, type TestClients } from '../helpers/test-clients';
-import { sleep } from '../helpers/processes';
+import { buildTestClients, runBench, startPatternClient, waylandInfo, type TestClients } from '../../harness/test-clients';
+import { sleep } from '../../harness/processes';
 import { waitFor, waitForAsync } from '../helpers/wait';
 
 checkFdLeaks(t);

@@ -11,12 +11,12 @@ import { NEVER_FORWARDED, Policy } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
 import type { ChannelSpec } from '../../transport/channel-spec';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type ClientEnv, type Compositor } from '../helpers/compositors';
-import { sleep } from '../helpers/processes';
+import { startWeston, type ClientEnv, type Compositor } from '../../harness/compositors';
+import { sleep } from '../../harness/processes';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { startPtyBridge } from '../helpers/pty-bridge';
 import { describeSearch, findPattern, screenshot } from '../helpers/screenshot';
-import { buildTestClients, startPatternClient, waylandInfo, type TestClients } from '../helpers/test-clients';
+import { buildTestClients, startPatternClient, waylandInfo, type TestClients } from '../../harness/test-clients';
 
 checkFdLeaks(t);
 

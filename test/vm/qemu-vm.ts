@@ -2,8 +2,8 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sleep, spawnManaged, type Managed } from '../helpers/processes';
-import { repoRoot } from '../helpers/test-clients';
+import { sleep, spawnManaged, type Managed } from '../../harness/processes';
+import { repoRoot } from '../../harness/test-clients';
 import type { VmAssets } from './vm-assets';
 
 /** Where the read-write share is mounted inside the guest (a tmpfs /run of the chroot). */

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from '../helpers/test-clients';
+import { repoRoot } from '../../harness/test-clients';
 
 const run = promisify(execFile);
 

@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startSway, clientEnv, type Compositor } from '../helpers/compositors';
-import { sleep, spawnManaged, type Managed } from '../helpers/processes';
-import { buildTestClients, repoRoot, type TestClients } from '../helpers/test-clients';
+import { startSway, clientEnv, type Compositor } from '../../harness/compositors';
+import { sleep, spawnManaged, type Managed } from '../../harness/processes';
+import { buildTestClients, repoRoot, type TestClients } from '../../harness/test-clients';
 import { prepareVmAssets } from './vm-assets';
 import { createShmFile, PORT_NAME, QemuVm, vmAccel, type GuestCommand } from './qemu-vm';
 

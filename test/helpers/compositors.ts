@@ -1,1 +1,0 @@
-export * from '../../harness/compositors'; // moved to harness/compositors.ts; this shim keeps older imports working

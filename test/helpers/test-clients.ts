@@ -1,1 +1,0 @@
-export * from '../../harness/test-clients'; // moved to harness/test-clients.ts; this shim keeps older imports working
