@@ -2,16 +2,16 @@
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../helpers/compositors';
+import { startWeston, type Compositor } from '../../harness/compositors';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { RawGuest, request } from '../helpers/raw-guest';
-import { waylandInfo } from '../helpers/test-clients';
+import { waylandInfo } from '../../harness/test-clients';
 import { waitFor } from '../helpers/wait';
+import { decodeMessage, wholeMessages } from '../helpers/wire-messages';
 import type { HostClient } from '../../host-proxy/host-client';
 import { CloseCode, FrameKind, type Frame } from '../../protocol/channel-frames';
 import { ProtocolRegistry } from '../../protocol/registry';
-import { decodeArgs, readHeader } from '../../protocol/wire-codec';
 
 checkFdLeaks(t);
 
@@ -95,10 +95,10 @@ t.test('a raw channel peer sees the WAYLAND frame with wl_display.error before t
   let message = '';
   frames.forEach((f, i) => {
     if (f.kind !== FrameKind.Wayland) return;
-    for (let off = 0, h = readHeader(f.data, 0); h !== null; off += h.size, h = readHeader(f.data, off)) {
-      if (h.objectId !== 1 || h.opcode !== 0) continue;
+    for (const m of wholeMessages(f.data)) {
+      if (m.objectId !== 1 || m.opcode !== 0) continue;
       errorAt = i;
-      message = String(decodeArgs(f.data.subarray(off + 8, off + h.size), errorSpec, []).args[2]);
+      message = String(decodeMessage(m, errorSpec).args[2]);
     }
   });
   t.ok(errorAt >= 0 && errorAt < closeAt, `wl_display.error came in frame ${errorAt}, before the CLOSE in frame ${closeAt}`);

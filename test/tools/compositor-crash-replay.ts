@@ -3,8 +3,8 @@
 // Usage: node dist/test/tools/compositor-crash-replay.js --compositor weston|sway [--only NAME[,NAME]] [--json FILE]
 // [--pipelined] (send all requests at once instead of a wl_display.sync round trip after each)
 import { writeFileSync } from 'node:fs';
-import { startSway, startWeston } from '../helpers/compositors';
-import { sleep, waylandAnswers } from '../helpers/processes';
+import { startSway, startWeston } from '../../harness/compositors';
+import { sleep, waylandAnswers } from '../../harness/processes';
 import type { RawClient } from '../helpers/raw-client';
 import { PROBE_MS, Skip, describeStep, replay } from '../helpers/crash-replay';
 import { CRASH_SEQUENCES, type CrashSequence } from '../fuzz/crash-sequences';
