@@ -5,17 +5,19 @@ import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol
 import { formatMessage } from '../protocol/format';
 import { guestText } from '../protocol/log-text';
 import { EditedMessages } from '../protocol/edited-messages';
-import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
+import type { RawMessage } from '../protocol/message-buffer';
 import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import { HEADER_SIZE, decodeArgs, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgs, encodeMessage, messageSizeAt, opcodeAt, readU32, type UntypedNewId } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { LimitedLogger, LogBudget, Logger } from '../link/log';
 import { RecentMessages } from '../link/recent-messages';
+import { OfferedGlobals } from '../link/offered-globals';
 import { WaylandBatch } from '../link/wayland-batch';
+import { WaylandIntake } from '../link/wayland-intake';
 import { GuestShm } from './shm/guest-shm';
 import type { SharedRegion } from './shm/shared-region';
 import type { ShmPort, ShmStats } from './shm/shm-port';
@@ -52,10 +54,9 @@ export class GuestClient {
   readonly shm: GuestShm;
   readonly stats: ClientStats = { requests: 0, events: 0, commits: 0, shmBytes: 0, shmBytesUnchanged: 0, regionBytes: 0 };
   readonly batch: WaylandBatch;
-  private readonly input = new MessageBuffer();
+  private readonly intake: WaylandIntake;
   private readonly resources: FdResources;
-  /** Globals offered to this client: name → interface and version. */
-  private readonly globals = new Map<number, { iface: string; version: number }>();
+  private readonly globals: OfferedGlobals;
   private closed = false;
   private readonly log: LimitedLogger;
   private readonly recent = new RecentMessages();
@@ -69,8 +70,16 @@ export class GuestClient {
     });
     this.shm = new GuestShm(this.shmPort(), ctx.region);
     ctx.session.send({ kind: FrameKind.Open, conn, description });
-    socket.readTarget = () => this.input.freeSpace();
-    socket.on('data', (bytes: Buffer, fds: number[]) => this.onClientData(bytes, fds));
+    this.globals = new OfferedGlobals(ctx.policy, ctx.registry);
+    this.intake = new WaylandIntake(socket, {
+      message: (m) => this.onRequest(m),
+      failed: (e) => this.failWith(e),
+      read: () => {
+        if (!this.closed) this.batch.flush();
+        if (this.ctx.session.congested) this.socket.pause();
+      },
+      isClosed: () => this.closed,
+    });
     socket.on('close', (err?: Error) => this.close(err === undefined ? 'disconnected' : `socket error: ${err.message}`));
   }
 
@@ -86,32 +95,11 @@ export class GuestClient {
     this.socket.resume();
   }
 
-  private onClientData(bytes: Uint8Array, fds: number[]): void {
-    if (this.closed) {
-      closeAll(fds);
-      return;
-    }
-    try {
-      this.input.push(bytes, fds);
-    } catch (e) {
-      closeAll(fds); // push() refused them (too many queued): nobody else will close them
-      this.failWith(e);
-      return;
-    }
-    try {
-      for (let m = this.input.next(); m !== null && !this.closed; m = this.input.next()) this.onRequest(m);
-    } catch (e) {
-      this.failWith(e);
-    }
-    if (!this.closed) this.batch.flush();
-    if (this.ctx.session.congested) this.socket.pause();
-  }
-
   private onRequest(m: RawMessage): void {
     this.stats.requests++;
     const entry = this.objects.request(m.objectId, m.opcode);
     const { spec, name } = entry;
-    const decoded = entry.changesState || SPECIAL_REQUESTS.has(name) ? decodeArgs(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name) : null;
+    const decoded = entry.changesState || SPECIAL_REQUESTS.has(name) ? decodeArgs(m.bytes, HEADER_SIZE, m.size, spec, this.intake.fds, name) : null;
     this.recent.add(' -> ', entry.iface, m.objectId, spec, m.bytes, 0, m.size, decoded?.fds);
     if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(entry.iface, m.objectId, spec, decoded?.args ?? null)}`);
     if (decoded === null) {
@@ -120,7 +108,7 @@ export class GuestClient {
     }
     const args = decoded.args;
     try {
-      if (name === 'wl_registry.bind') this.checkBind(m.objectId, args);
+      if (name === 'wl_registry.bind') this.globals.checkBind(m.objectId, args[0] as number, args[1] as UntypedNewId);
       this.objects.applyRequest(m.objectId, spec, args);
     } catch (e) {
       closeAll(decoded.fds); // decodeArgs gave them to us; a request refused here must not keep them
@@ -140,14 +128,6 @@ export class GuestClient {
       }
     }
     this.batch.add(m.bytes, resources);
-  }
-
-  private checkBind(registryId: number, args: ArgValue[]): void {
-    const global = this.globals.get(args[0] as number);
-    const want = args[1] as { interface: string; version: number };
-    if (global === undefined || global.iface !== want.interface || want.version > global.version) {
-      throw new ProtocolError('UNKNOWN_INTERFACE', `wl_registry#${registryId}.bind: invalid global ${want.interface} (${args[0] as number}) version ${want.version}`);
-    }
   }
 
   /** What the shm owner may do on this connection. */
@@ -179,7 +159,7 @@ export class GuestClient {
         this.onEvents(frame);
       } catch (e) {
         this.log.error(`bad events from the host: ${(e as Error).message}`);
-        this.logRecent();
+        this.recent.log(this.log, `client ${this.conn}`);
         this.close('bad events from the host', CloseCode.ProtocolError);
       }
       return;
@@ -187,7 +167,7 @@ export class GuestClient {
     if (frame.kind === FrameKind.Close) {
       this.log.info(`host closed the connection: ${guestText(frame.reason)}`);
       if (frame.code !== CloseCode.Normal && frame.code !== CloseCode.CompositorGone) {
-        this.logRecent();
+        this.recent.log(this.log, `client ${this.conn}`);
         this.sendDisplayError(1, IMPLEMENTATION, `wayvio host: ${frame.reason}`);
       }
       this.close(frame.reason, null);
@@ -234,16 +214,9 @@ export class GuestClient {
         this.recent.add('<-  ', iface, objectId, spec, data, at, off, fds);
         if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, objectId, spec, args)}`);
         this.objects.applyEvent(objectId, spec, args);
-        if (name === 'wl_registry.global') {
-          const verdict = this.ctx.policy.judge(args[1] as string, args[2] as number, this.ctx.registry);
-          if (verdict.allowed) this.globals.set(args[0] as number, { iface: args[1] as string, version: verdict.version });
-          if (verdict.allowed && verdict.version === args[2]) continue;
-          const replacement = verdict.allowed ? encodeMessage(objectId, opcodeAt(data, at), spec, [args[0], args[1], verdict.version]).bytes : null;
-          (edits ??= new EditedMessages(data)).replace(at, off, replacement);
-          continue;
-        }
-        if (name === 'wl_registry.global_remove' && !this.globals.delete(args[0] as number)) {
-          (edits ??= new EditedMessages(data)).replace(at, off, null);
+        const shown = this.globals.filterEvent(name, objectId, opcodeAt(data, at), spec, args);
+        if (shown !== 'keep') {
+          (edits ??= new EditedMessages(data)).replace(at, off, shown === 'drop' ? null : shown);
           continue;
         }
         if (name === 'wl_display.error') this.log.warn(`compositor error: ${formatMessage(iface, objectId, spec, args)}`);
@@ -296,16 +269,9 @@ export class GuestClient {
     const code = e instanceof ProtocolError && (e.code === 'UNKNOWN_OBJECT' || e.code === 'BAD_NEW_ID') ? INVALID_OBJECT
       : e instanceof ProtocolError && e.code === 'UNKNOWN_OPCODE' ? INVALID_METHOD : IMPLEMENTATION;
     this.log.warn(`protocol error: ${e.message}`);
-    this.logRecent();
+    this.recent.log(this.log, `client ${this.conn}`);
     this.sendDisplayError(1, code, e.message);
     this.close(`protocol error: ${e.message}`, CloseCode.ProtocolError);
-  }
-
-  /** The last messages both ways (formatted only now, not as they pass). */
-  private logRecent(): void {
-    if (this.recent.size === 0) return;
-    this.log.warn(`last ${this.recent.size} messages of client ${this.conn}:`);
-    for (const line of this.recent.format()) this.log.warn(`  ${line}`);
   }
 
   sendDisplayError(objectId: number, code: number, message: string): void {
@@ -320,7 +286,7 @@ export class GuestClient {
     this.log.debug(`closed: ${reason}`);
     this.log.end();
     this.socket.end();
-    closeAll(this.input.takeFds());
+    closeAll(this.intake.takeFds());
     this.resources.destroy();
     this.shm.close();
     if (hostCode !== null) this.ctx.session.send({ kind: FrameKind.Close, conn: this.conn, code: hostCode, reason: reason.slice(0, 1000) });

@@ -1,27 +1,28 @@
 // One guest client on the host: a compositor connection, fed with requests validated from the channel.
 import { FdSocket } from '../native/fd-socket';
 import { closeAll, unixConnect } from '../native/index';
-import { CloseCode, FrameKind, type FileCreateFrame, type Frame, type WaylandFrame } from '../protocol/channel-frames';
+import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
-import { guestText } from '../protocol/log-text';
 import { EditedMessages } from '../protocol/edited-messages';
-import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
+import type { RawMessage } from '../protocol/message-buffer';
 import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import { HEADER_SIZE, decodeArgs, encodeMessage, messageSizeAt, opcodeAt, readU32, type ArgValue, type UntypedNewId } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgs, encodeMessage, messageSizeAt, opcodeAt, readU32 } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import { HostShortage } from '../link/host-shortage';
 import type { Logger } from '../link/log';
+import { OfferedGlobals } from '../link/offered-globals';
 import type { PipeBudget } from '../link/pipe-bridge';
-import { WaylandBatch } from '../link/wayland-batch';
 import { RecentMessages } from '../link/recent-messages';
-import { CompositorPools } from './compositor-pools';
+import { WaylandBatch } from '../link/wayland-batch';
+import { WaylandIntake } from '../link/wayland-intake';
+import { ClientFds } from './client-fds';
+import type { HostClientStats, HostClientStatus } from './client-status';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
-import { SurfaceRoles } from './surface-roles';
-import { XdgOrder } from './xdg-order';
+import { RequestModel } from './request-model';
 
 export interface HostContext {
   registry: ProtocolRegistry;
@@ -34,8 +35,7 @@ export interface HostContext {
   pipeQuota: PipeBudget;
   /** The shared-memory region, when both sides use it on this channel. */
   region: HostRegion | null;
-  /** Interfaces already reported hidden, per channel (each logged once). */
-  /** Hidden interfaces already logged for this client (each once). */
+  /** Hidden interfaces already logged (each once). */
   hiddenLogged: Set<string>;
   /** Live objects and compositor pool mappings one client may have; fds the host may hold for the whole guest. */
   limits: { objects: number; pools: number; fds: number };
@@ -45,57 +45,22 @@ export interface HostContext {
   onLimit?: (limit: string) => void;
 }
 
-export interface HostClientStats {
-  requests: number;
-  events: number;
-  commits: number;
-  /** Frames from the guest for this client, and their payload bytes (messages, pool data, pipe data). */
-  framesIn: number;
-  bytesIn: number;
-  /** Bytes of events from the compositor. */
-  eventBytes: number;
-}
-
-/** What `GET /status` shows of one client: its stats and these. */
-export interface HostClientStatus extends HostClientStats {
-  conn: number;
-  description: string;
-  appId: string | null;
-  title: string | null;
-  since: string;
-  objects: number;
-  pools: number;
-  poolBytes: number;
-  fds: number;
-  lastError: string | null;
-}
-
-const TITLE_REQUESTS = new Set(['xdg_toplevel.set_title', 'zxdg_toplevel_v6.set_title']);
-
 export class HostClient {
   readonly stats: HostClientStats = { requests: 0, events: 0, commits: 0, framesIn: 0, bytesIn: 0, eventBytes: 0 };
   private readonly objects: ObjectMap;
   private readonly pools: HostPools;
-  /** The pools as the compositor maps them: their bounds, and the mappings this client makes it keep. */
-  private readonly compositorPools: CompositorPools;
   private readonly resources: FdResources;
+  private readonly fds: ClientFds;
+  private readonly globals: OfferedGlobals;
+  private readonly model: RequestModel;
   private readonly batch: WaylandBatch;
-  private readonly input = new MessageBuffer();
-  private readonly globals = new Map<number, { iface: string; version: number }>();
-  private readonly xdgOrder = new XdgOrder();
-  private readonly surfaceRoles = new SurfaceRoles();
+  private intake: WaylandIntake | null = null;
   private socket: FdSocket | null = null;
-  /** FILE_CREATE resources not yet passed on (their bytes are charged to the quota), and PIPE_OPEN ends. */
-  private readonly pendingFiles = new Map<number, number>();
-  private readonly pendingPipeEnds = new Set<number>();
   private readonly recent = new RecentMessages();
   private closed = false;
   private readonly log: Logger;
   private readonly since = new Date();
   lastError = '';
-  /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
-  appId: string | null = null;
-  title: string | null = null;
 
   constructor(readonly conn: number, readonly description: string, private readonly ctx: HostContext, private readonly onClosed: (c: HostClient) => void) {
     this.log = ctx.log.child(`client ${conn}`);
@@ -103,7 +68,13 @@ export class HostClient {
     this.batch = new WaylandBatch(conn, ctx.session);
     this.resources = new FdResources(conn, ctx.session, 'host', () => undefined, ctx.pipeQuota);
     this.pools = new HostPools(ctx.quota, (r) => this.resources.fromPeer(r), ctx.region);
-    this.compositorPools = new CompositorPools(this.pools);
+    this.fds = new ClientFds(this.pools, this.resources, ctx.quota, { fds: ctx.limits.fds, inUse: ctx.fdsInUse });
+    this.globals = new OfferedGlobals(ctx.policy, ctx.registry, (iface, version, reason) => {
+      if (ctx.hiddenLogged.has(iface)) return;
+      ctx.hiddenLogged.add(iface);
+      this.log.info(`global ${iface} v${version} hidden: ${reason}`);
+    });
+    this.model = new RequestModel(this.globals, this.pools, ctx.policy, ctx.limits.pools);
     let fd: number;
     try {
       fd = unixConnect(ctx.compositorPath);
@@ -113,8 +84,15 @@ export class HostClient {
       return;
     }
     this.socket = new FdSocket(fd, { highWaterMark: 4 * 1024 * 1024 });
-    this.socket.readTarget = () => this.input.freeSpace();
-    this.socket.on('data', (bytes: Buffer, fds: number[]) => this.onCompositorData(bytes, fds));
+    this.intake = new WaylandIntake(this.socket, {
+      message: (m) => this.onEvent(m),
+      failed: (e) => this.close(`bad data from the compositor: ${(e as Error).message}`, CloseCode.CompositorGone),
+      read: () => {
+        this.batch.flush();
+        if (this.ctx.session.congested) this.socket?.pause();
+      },
+      isClosed: () => this.closed,
+    });
     // after its error event the compositor drops the client: the error (read before 'close') says why
     this.socket.on('close', (err?: Error) => this.close(
       this.lastError !== '' ? `the compositor ended the client: ${this.lastError}` : err ? `compositor connection failed: ${err.message}` : 'the compositor closed the connection',
@@ -134,23 +112,19 @@ export class HostClient {
     return this.pools.count;
   }
 
-  /**
-   * fds the host holds or hands on for this client: its compositor connection, pools, files and pipes, fds
-   * queued towards the compositor, and the pool mappings the compositor keeps for it.
-   */
-  get fdsHeld(): number {
-    if (this.closed) return 0;
-    const socket = this.socket === null ? 0 : 1 + this.socket.queuedFdCount;
-    return socket + this.pools.count + this.pendingFiles.size + this.pendingPipeEnds.size + this.resources.bridges.size + this.compositorPools.mappings;
+  get appId(): string | null {
+    return this.model.appId;
   }
 
-  /** After wl_shm.create_pool: the compositor keeps one more mapping, bounded per client and in the guest's fds. */
-  private checkPoolCount(): void {
-    const mappings = this.compositorPools.mappings;
-    if (mappings > this.ctx.limits.pools) {
-      throw new QuotaError('max-pools', `the compositor would map ${mappings} shm pools for this client, more than ${this.ctx.limits.pools} (--max-pools)`);
-    }
-    this.chargeFds(0);
+  get title(): string | null {
+    return this.model.title;
+  }
+
+  /** fds the host holds or hands on for this client, the compositor's pool mappings included (ClientFds.held). */
+  get fdsHeld(): number {
+    if (this.closed) return 0;
+    const socketFds = this.socket === null ? 0 : 1 + this.socket.queuedFdCount;
+    return this.fds.held(socketFds, this.model.pools.mappings);
   }
 
   status(): HostClientStatus {
@@ -186,11 +160,11 @@ export class HostClient {
         return;
       } else {
         if (frame.kind === FrameKind.ShmCreate || frame.kind === FrameKind.FileCreate || frame.kind === FrameKind.PipeOpen) {
-          this.chargeFds(frame.kind === FrameKind.PipeOpen ? 2 : 1);
+          this.fds.charge(frame.kind === FrameKind.PipeOpen ? 2 : 1);
         }
-        problem = frame.kind === FrameKind.FileCreate ? this.onFileCreate(frame) : this.pools.onFrame(frame);
+        problem = frame.kind === FrameKind.FileCreate ? this.fds.fileCreated(frame) : this.pools.onFrame(frame);
         if (problem === 'unhandled') problem = this.resources.onFrame(frame);
-        if (problem === null && frame.kind === FrameKind.PipeOpen) this.pendingPipeEnds.add(frame.resource);
+        if (problem === null && frame.kind === FrameKind.PipeOpen) this.fds.pipeOpened(frame.resource);
         if (problem === 'unhandled') problem = `unexpected ${FrameKind[frame.kind]} frame`;
       }
     } catch (e) {
@@ -207,21 +181,6 @@ export class HostClient {
       problem = `${e.code}: ${e.message}`;
     }
     if (problem !== null) this.violation(problem);
-  }
-
-  /** Throws QuotaError when `n` more fds (0: those now counted) would pass the guest's --max-fds. */
-  private chargeFds(n: number): void {
-    const inUse = this.ctx.fdsInUse();
-    if (inUse + n > this.ctx.limits.fds) throw new QuotaError('max-fds', `the guest would make the host hold ${inUse + n} fds, more than ${this.ctx.limits.fds} (--max-fds)`);
-  }
-
-  /** FILE_CREATE: its bytes count against the guest's shm quota until the file is passed on. */
-  private onFileCreate(frame: FileCreateFrame): string | null | 'unhandled' {
-    this.ctx.quota.charge(frame.size);
-    const problem = this.resources.onFrame(frame);
-    if (problem === null) this.pendingFiles.set(frame.resource, frame.size);
-    else this.ctx.quota.release(frame.size);
-    return problem;
   }
 
   /** Validates every request of a WAYLAND frame, rebuilds its fds, and writes it to the compositor. */
@@ -247,19 +206,17 @@ export class HostClient {
         const entry = this.objects.request(objectId, opcodeAt(data, at));
         const { spec, name, iface } = entry;
         const firstFd = fds.length;
-        for (let i = entry.fdCount; i > 0; i--) fds.push(this.fdForResource(frame.resources[res++], name));
+        for (let i = entry.fdCount; i > 0; i--) fds.push(this.fds.take(frame.resources[res++], name));
         const { args, fds: messageFds } = decodeArgs(data, at + HEADER_SIZE, off, spec, entry.fdCount === 0 ? [] : fds.slice(firstFd), name);
         this.recent.add(' -> ', iface, objectId, spec, data, at, off, messageFds);
         if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
-        this.checkRequest(name, objectId, args);
-        const shmArgs = this.compositorPools.request(name, objectId, args, frame.resources[res - 1]);
+        const rewritten = this.model.request(name, objectId, args, frame.resources[res - 1]);
         this.objects.applyRequest(objectId, spec, args);
         if (this.objects.size > this.ctx.limits.objects) {
           throw new QuotaError('max-objects', `${name} makes ${this.objects.size} live objects, more than ${this.ctx.limits.objects} (--max-objects)`);
         }
-        if (name === 'wl_shm.create_pool') this.checkPoolCount();
+        if (name === 'wl_shm.create_pool') this.fds.charge(0); // the compositor's new mapping counts against --max-fds
         if (name === 'wl_surface.commit') this.stats.commits++;
-        const rewritten = shmArgs ?? this.rewrite(name, args);
         if (rewritten === null) continue;
         const replacement = rewritten === 'drop' ? null : encodeMessage(objectId, opcodeAt(data, at), spec, rewritten).bytes;
         (edits ??= new EditedMessages(data)).replace(at, off, replacement);
@@ -279,97 +236,25 @@ export class HostClient {
     return null;
   }
 
-  private fdForResource(resource: number | undefined, name: string): number {
-    if (resource === undefined) throw new ProtocolError('MISSING_FD', `${name}: no resource for its fd`);
-    const fd = this.pools.has(resource) ? this.pools.fdFor(resource) : this.resources.takeFd(resource);
-    if (fd === null) throw new ProtocolError('MISSING_FD', `${name}: resource ${resource} is unknown or used already`);
-    const fileBytes = this.pendingFiles.get(resource);
-    if (fileBytes !== undefined) {
-      this.pendingFiles.delete(resource);
-      this.ctx.quota.release(fileBytes);
-    }
-    this.pendingPipeEnds.delete(resource);
-    return fd;
-  }
-
-  /** Requests the host changes on their way: title prefixes. Returns new args, or null to forward unchanged. */
-  private rewrite(name: string, args: ArgValue[]): ArgValue[] | null {
-    if (TITLE_REQUESTS.has(name)) {
-      this.title = args[0] as string;
-      return this.ctx.policy.titlePrefix === '' ? null : [this.ctx.policy.titlePrefix + (args[0] as string)];
-    }
-    if (name === 'xdg_toplevel.set_app_id' || name === 'zxdg_toplevel_v6.set_app_id') this.appId = args[0] as string;
-    return null;
-  }
-
-  /** The checks the host makes itself, whatever the guest claims to have checked. */
-  private checkRequest(name: string, id: number, args: ArgValue[]): void {
-    switch (name) {
-      case 'wl_registry.bind': {
-        const want = args[1] as UntypedNewId;
-        const g = this.globals.get(args[0] as number);
-        if (g === undefined || g.iface !== want.interface || want.version > g.version) {
-          throw new ProtocolError('UNKNOWN_INTERFACE', `bind of ${guestText(want.interface)} v${want.version} as global ${args[0] as number}: not offered to this guest`);
-        }
-        break;
-      }
-      default:
-        this.xdgOrder.check(name, id, args);
-        this.surfaceRoles.check(name, id, args);
-        break;
-    }
-  }
-
-  private onCompositorData(bytes: Uint8Array, fds: number[]): void {
-    if (this.closed) {
-      closeAll(fds);
-      return;
-    }
-    try {
-      this.input.push(bytes, fds);
-    } catch (e) {
-      closeAll(fds); // push() refused them (too many queued)
-      this.close(`bad data from the compositor: ${(e as Error).message}`, CloseCode.CompositorGone);
-      return;
-    }
-    try {
-      for (let m = this.input.next(); m !== null; m = this.input.next()) this.onEvent(m);
-    } catch (e) {
-      this.close(`bad data from the compositor: ${(e as Error).message}`, CloseCode.CompositorGone);
-      return;
-    }
-    this.batch.flush();
-    if (this.ctx.session.congested) this.socket?.pause();
-  }
-
   private onEvent(m: RawMessage): void {
     this.stats.events++;
     this.stats.eventBytes += m.size;
     const entry = this.objects.event(m.objectId, m.opcode);
     const { spec, name, iface } = entry;
-    const { args, fds } = decodeArgs(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name);
+    const { args, fds } = decodeArgs(m.bytes, HEADER_SIZE, m.size, spec, (this.intake as WaylandIntake).fds, name);
     this.recent.add('<-  ', iface, m.objectId, spec, m.bytes, 0, m.size, fds);
     if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, m.objectId, spec, args)}`);
     this.objects.applyEvent(m.objectId, spec, args);
-    if (name === 'wl_registry.global') {
-      const [gname, giface, version] = args as [number, string, number];
-      const verdict = this.ctx.policy.judge(giface, version, this.ctx.registry);
-      if (!verdict.allowed) {
-        if (!this.ctx.hiddenLogged.has(giface)) {
-          this.ctx.hiddenLogged.add(giface);
-          this.log.info(`global ${giface} v${version} hidden: ${verdict.reason}`);
-        }
-        return;
-      }
-      this.globals.set(gname, { iface: giface, version: verdict.version });
-      this.batch.add(verdict.version === version ? m.bytes : encodeMessage(m.objectId, m.opcode, spec, [gname, giface, verdict.version]).bytes);
+    const shown = this.globals.filterEvent(name, m.objectId, m.opcode, spec, args);
+    if (shown === 'drop') return;
+    if (shown !== 'keep') {
+      this.batch.add(shown);
       return;
     }
-    if (name === 'wl_registry.global_remove' && !this.globals.delete(args[0] as number)) return;
     if (name === 'wl_display.error') {
       this.lastError = formatMessage(iface, m.objectId, spec, args);
       this.log.warn(`compositor error: ${this.lastError}`);
-      this.logRecent();
+      this.recent.log(this.log, this.description);
     }
     if (fds.length === 0) {
       this.batch.add(m.bytes);
@@ -403,15 +288,8 @@ export class HostClient {
     if (this.closed) return;
     this.lastError = reason;
     this.log.warn(logLine);
-    this.logRecent();
+    this.recent.log(this.log, this.description);
     this.close(reason, code);
-  }
-
-  /** The last messages both ways (formatted only now, not as they pass). */
-  private logRecent(): void {
-    if (this.recent.size === 0) return;
-    this.log.warn(`last ${this.recent.size} messages of ${guestText(this.description)}:`);
-    for (const line of this.recent.format()) this.log.warn(`  ${line}`);
   }
 
   /** Ends the client and frees everything; `guestCode` null when the guest already knows. */
@@ -420,12 +298,10 @@ export class HostClient {
     this.closed = true;
     this.batch.flush();
     this.socket?.destroy();
-    closeAll(this.input.takeFds());
+    closeAll(this.intake?.takeFds() ?? []);
     this.resources.destroy();
     this.pools.destroy();
-    for (const bytes of this.pendingFiles.values()) this.ctx.quota.release(bytes);
-    this.pendingFiles.clear();
-    this.pendingPipeEnds.clear();
+    this.fds.release();
     if (guestCode !== null) this.ctx.session.send({ kind: FrameKind.Close, conn: this.conn, code: guestCode, reason: reason.slice(0, 1000) });
     this.log.debug(`closed: ${reason}`);
     this.onClosed(this);

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../link/log';
-import type { HostClientStatus } from './host-client';
+import type { HostClientStatus } from './client-status';
 import type { HostProxy } from './host-proxy';
 import type { StatusAddress } from './status-address';
 

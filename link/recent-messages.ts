@@ -1,7 +1,9 @@
 // The last few Wayland messages of one client, kept cheaply and formatted only when an error needs them.
 import { formatMessage } from '../protocol/format';
+import { guestText } from '../protocol/log-text';
 import type { MessageSpec } from '../protocol/types';
 import { HEADER_SIZE, decodeArgs } from '../protocol/wire-codec';
+import type { Logger } from './log';
 
 export const RECENT_MESSAGES = 20;
 /** Bytes kept of each message; longer ones are named without their arguments. */
@@ -54,6 +56,13 @@ export class RecentMessages {
   }
 
   /** Oldest first, in WAYVIO_TRACE style. */
+  /** Writes the messages as warnings after a line naming `who` (escaped: the guest may have chosen it). */
+  log(log: Logger, who: string): void {
+    if (this.count === 0) return;
+    log.warn(`last ${this.count} messages of ${guestText(who)}:`);
+    for (const line of this.format()) log.warn(`  ${line}`);
+  }
+
   format(): string[] {
     const out: string[] = [];
     for (let k = 0; k < this.count; k++) {

@@ -34,9 +34,11 @@ t.test('control characters, DEL, C1, bidi and separators become visible escapes'
     ['lone \ud800 high, lone \udc00 low', 'lone \\ud800 high, lone \\udc00 low'],
   ];
   for (const [input, want] of cases) {
-    t.equal(guestText(input), want, JSON.stringify(input));
-    t.equal(escapeLogText(input), want, `escapeLogText ${JSON.stringify(input)}`);
-    t.notOk(hasUnsafe(guestText(input)), `nothing unsafe left in ${JSON.stringify(input)}`);
+    // the names are TAP lines: U+2028 and friends in them would split the line for tap's parser
+    const named = want;
+    t.equal(guestText(input), want, named);
+    t.equal(escapeLogText(input), want, `escapeLogText ${named}`);
+    t.notOk(hasUnsafe(guestText(input)), `nothing unsafe left in ${named}`);
   }
   // an escape the guest typed cannot pass for one of ours: its backslash is doubled (host text keeps its own)
   t.equal(guestText('back\\slash'), 'back\\\\slash');

@@ -1,0 +1,55 @@
+// The host's model of one guest client's requests: checks each one as a strict compositor would, and says how it goes on.
+import type { OfferedGlobals } from '../link/offered-globals';
+import type { Policy } from '../protocol/policy';
+import type { ArgValue, UntypedNewId } from '../protocol/wire-codec';
+import { CompositorPools } from './compositor-pools';
+import { QuotaError, type HostPools } from './host-pools';
+import { SurfaceRoles } from './surface-roles';
+import { XdgOrder } from './xdg-order';
+
+const TITLE_REQUESTS = new Set(['xdg_toplevel.set_title', 'zxdg_toplevel_v6.set_title']);
+const APP_ID_REQUESTS = new Set(['xdg_toplevel.set_app_id', 'zxdg_toplevel_v6.set_app_id']);
+
+/**
+ * Each checker keeps the state of one protocol family and throws ProtocolError (naming the XML error) for a
+ * request the protocol forbids or the compositor would crash on; QuotaError for a ceiling passed.
+ */
+export class RequestModel {
+  /** The pools as the compositor maps them: their bounds, and the mappings this client makes it keep. */
+  readonly pools: CompositorPools;
+  private readonly xdgOrder = new XdgOrder();
+  private readonly surfaceRoles = new SurfaceRoles();
+  /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
+  appId: string | null = null;
+  title: string | null = null;
+
+  constructor(private readonly globals: OfferedGlobals, hostPools: HostPools, private readonly policy: Policy, private readonly maxPools: number) {
+    this.pools = new CompositorPools(hostPools);
+  }
+
+  /**
+   * Checks request `name` to object `id` (`resource`: that of its fd, if any) before it changes the object
+   * map. Returns the args the compositor gets instead, null to forward it as it came, or 'drop'.
+   */
+  request(name: string, id: number, args: ArgValue[], resource: number | undefined): ArgValue[] | null | 'drop' {
+    if (name === 'wl_registry.bind') {
+      this.globals.checkBind(id, args[0] as number, args[1] as UntypedNewId);
+      return null;
+    }
+    this.xdgOrder.check(name, id, args);
+    this.surfaceRoles.check(name, id, args);
+    const shm = this.pools.request(name, id, args, resource);
+    if (name === 'wl_shm.create_pool' && this.pools.mappings > this.maxPools) {
+      throw new QuotaError('max-pools', `the compositor would map ${this.pools.mappings} shm pools for this client, more than ${this.maxPools} (--max-pools)`);
+    }
+    return shm ?? this.rewrite(name, args);
+  }
+
+  /** Title prefixes; app ids and titles are noted for the status page. */
+  private rewrite(name: string, args: ArgValue[]): ArgValue[] | null {
+    if (APP_ID_REQUESTS.has(name)) this.appId = args[0] as string;
+    if (!TITLE_REQUESTS.has(name)) return null;
+    this.title = args[0] as string;
+    return this.policy.titlePrefix === '' ? null : [this.policy.titlePrefix + (args[0] as string)];
+  }
+}
