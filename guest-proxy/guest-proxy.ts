@@ -48,39 +48,39 @@ export class GuestProxy {
   private activeRegion: SharedRegion | null = null;
   readonly totals = { clients: 0, channels: 0 };
 
-  constructor(private readonly o: GuestProxyOptions) {}
+  constructor(private readonly options: GuestProxyOptions) {}
 
   get lockPath(): string {
-    return `${this.o.socketPath}.lock`;
+    return `${this.options.socketPath}.lock`;
   }
 
   /** Takes the lock, listens, and starts connecting the channel. Throws if another process owns the socket. */
   start(): void {
-    if (this.o.shm !== undefined) {
-      this.region = SharedRegion.open(this.o.shm);
-      this.o.log.info(`shared-memory region ${this.region.path}: ${this.region.size} bytes`);
+    if (this.options.shm !== undefined) {
+      this.region = SharedRegion.open(this.options.shm);
+      this.options.log.info(`shared-memory region ${this.region.path}: ${this.region.size} bytes`);
     }
     this.lockFd = openSync(this.lockPath, 'a+', 0o660);
     if (!flock(this.lockFd, 'ex', true)) {
       closeSync(this.lockFd);
       this.lockFd = -1;
-      throw Object.assign(new Error(`${this.o.socketPath} is owned by a live process (its lock ${this.lockPath} is held)`), { code: 'EADDRINUSE' });
+      throw Object.assign(new Error(`${this.options.socketPath} is owned by a live process (its lock ${this.lockPath} is held)`), { code: 'EADDRINUSE' });
     }
     try {
-      unlinkSync(this.o.socketPath);
+      unlinkSync(this.options.socketPath);
     } catch {
       // no stale socket
     }
-    this.listener = FdListener.unix(this.o.socketPath);
+    this.listener = FdListener.unix(this.options.socketPath);
     this.listener.on('connection', (s: FdSocket) => this.onClient(s));
-    this.listener.on('error', (e: Error) => this.o.log.warn(`accept: ${e.message}`));
-    this.o.log.info(`listening on ${this.o.socketPath}`);
-    this.opener = openChannels(this.o.channel, {
+    this.listener.on('error', (e: Error) => this.options.log.warn(`accept: ${e.message}`));
+    this.options.log.info(`listening on ${this.options.socketPath}`);
+    this.opener = openChannels(this.options.channel, {
       onStream: (s) => this.onStream(s),
-      onEvent: (m) => this.o.log.info(m),
+      onEvent: (m) => this.options.log.info(m),
       onError: (e) => {
-        this.o.log.error(e.message);
-        this.o.onChannelError?.(e);
+        this.options.log.error(e.message);
+        this.options.onChannelError?.(e);
       },
     });
   }
@@ -95,13 +95,13 @@ export class GuestProxy {
 
   private onStream(stream: ByteStream): void {
     if (this.session !== null && !this.session.isClosed) {
-      this.o.log.warn(`a second channel from ${stream.description} refused: one is up already`);
+      this.options.log.warn(`a second channel from ${stream.description} refused: one is up already`);
       stream.destroy();
       return;
     }
     const region = this.region;
     const session = new ChannelSession(stream, {
-      software: this.o.software,
+      software: this.options.software,
       capabilities: region === null ? 0 : Capability.SharedMemory,
       shmRegionSize: region?.size ?? 0,
       helloTimeoutMs: HELLO_TIMEOUT_MS,
@@ -111,20 +111,20 @@ export class GuestProxy {
     session.on('ready', (peer) => {
       const shared = region !== null && (peer.capabilities & Capability.SharedMemory) !== 0 && peer.shmRegionSize === region.size;
       this.activeRegion = shared ? region : null;
-      if (region !== null && !shared) this.o.log.warn(`the host does not use a ${region.size}-byte shared region (it offers ${peer.shmRegionSize}); buffers travel over the channel`);
-      this.o.log.info(`channel up: ${guestText(peer.software)}${shared ? ', shared memory on' : ''}`);
+      if (region !== null && !shared) this.options.log.warn(`the host does not use a ${region.size}-byte shared region (it offers ${peer.shmRegionSize}); buffers travel over the channel`);
+      this.options.log.info(`channel up: ${guestText(peer.software)}${shared ? ', shared memory on' : ''}`);
       for (const s of this.waiting.splice(0)) this.startClient(s, session);
     });
     session.on('frame', (frame) => this.clients.get(frame.conn)?.onFrame(frame));
     session.on('restart', () => {
-      this.o.log.info(`the host proxy was replaced; ${this.clients.size} client(s) disconnected`);
+      this.options.log.info(`the host proxy was replaced; ${this.clients.size} client(s) disconnected`);
       for (const c of [...this.clients.values()]) c.close('the host proxy was replaced', null);
     });
     session.on('drain', () => {
       for (const c of this.clients.values()) c.resume();
     });
     session.on('close', (err?: Error) => {
-      this.o.log.info(`channel down${err ? `: ${err.message}` : ''}; ${this.clients.size} client(s) disconnected`);
+      this.options.log.info(`channel down${err ? `: ${err.message}` : ''}; ${this.clients.size} client(s) disconnected`);
       for (const c of [...this.clients.values()]) c.close('the channel to the host closed', null);
       if (this.session === session) this.session = null;
     });
@@ -138,11 +138,11 @@ export class GuestProxy {
     const session = this.session;
     if (session === null || session.peer === null || session.isClosed) {
       if (this.waiting.length >= MAX_WAITING_CLIENTS) {
-        this.o.log.warn('client refused: no channel to the host and too many clients waiting');
+        this.options.log.warn('client refused: no channel to the host and too many clients waiting');
         socket.destroy();
         return;
       }
-      this.o.log.info('client waits for the channel to the host');
+      this.options.log.info('client waits for the channel to the host');
       socket.pause();
       socket.once('close', () => {
         const i = this.waiting.indexOf(socket);
@@ -158,10 +158,10 @@ export class GuestProxy {
     const conn = this.nextConn;
     this.nextConn = this.nextConn >= 0x7fffffff ? 1 : this.nextConn + 1;
     this.totals.clients++;
-    const client = new GuestClient(conn, socket, { registry: this.o.registry, policy: this.o.policy, session, log: this.o.log, region: this.activeRegion }, `client ${conn}`, (c) => this.clients.delete(c.conn));
+    const client = new GuestClient(conn, socket, { registry: this.options.registry, policy: this.options.policy, session, log: this.options.log, region: this.activeRegion }, `client ${conn}`, (c) => this.clients.delete(c.conn));
     this.clients.set(conn, client);
     socket.resume();
-    this.o.log.debug(`client ${conn} connected`);
+    this.options.log.debug(`client ${conn} connected`);
   }
 
   /** Stops listening, ends every client and the channel, removes the socket and lock. */
@@ -173,7 +173,7 @@ export class GuestProxy {
     for (const c of [...this.clients.values()]) c.close('proxy stopping');
     this.session?.close();
     this.opener?.close();
-    for (const p of [this.o.socketPath, this.lockPath]) {
+    for (const p of [this.options.socketPath, this.lockPath]) {
       try {
         unlinkSync(p);
       } catch {

@@ -46,10 +46,10 @@ export class PipeBridge {
   private charged = 0;
   bytes = 0;
 
-  constructor(private readonly o: PipeBridgeOptions) {
-    this.resource = o.resource;
-    this.direction = o.direction;
-    this.stream = new FdStream(o.fd, { readable: o.direction === 'to-peer', highWaterMark: 0 });
+  constructor(private readonly options: PipeBridgeOptions) {
+    this.resource = options.resource;
+    this.direction = options.direction;
+    this.stream = new FdStream(options.fd, { readable: options.direction === 'to-peer', highWaterMark: 0 });
     this.stream.on('data', (chunk: Buffer) => this.onLocalData(chunk));
     this.stream.on('end', () => {
       this.eof = true;
@@ -61,7 +61,7 @@ export class PipeBridge {
     });
     // a local close we did not ask for (read error, EPIPE from a reader that went away) must reach the peer
     this.stream.on('close', (err?: Error) => {
-      if (!this.peerClosed) this.send({ kind: FrameKind.PipeClose, conn: o.conn, resource: o.resource });
+      if (!this.peerClosed) this.send({ kind: FrameKind.PipeClose, conn: options.conn, resource: options.resource });
       this.finish(err);
     });
   }
@@ -72,7 +72,7 @@ export class PipeBridge {
     if (this.done) return null;
     this.received += data.byteLength;
     if (this.received - this.credited > INITIAL_PIPE_CREDIT) return `pipe ${this.resource}: peer sent past its credit`;
-    this.o.budget?.charge(data.byteLength); // throws past the bound: the caller ends the connection
+    this.options.budget?.charge(data.byteLength); // throws past the bound: the caller ends the connection
     this.charged += data.byteLength;
     this.bytes += data.byteLength;
     this.stream.write(data);
@@ -112,8 +112,8 @@ export class PipeBridge {
   private sendHeld(): void {
     while (this.held.length > 0 && this.credit > 0) {
       const chunk = this.held[0];
-      const n = Math.min(chunk.byteLength, this.credit, MAX_CHUNK, this.o.session.peerMaxFrameSize - 16);
-      this.send({ kind: FrameKind.PipeData, conn: this.o.conn, resource: this.o.resource, data: chunk.subarray(0, n) });
+      const n = Math.min(chunk.byteLength, this.credit, MAX_CHUNK, this.options.session.peerMaxFrameSize - 16);
+      this.send({ kind: FrameKind.PipeData, conn: this.options.conn, resource: this.options.resource, data: chunk.subarray(0, n) });
       this.credit -= n;
       this.bytes += n;
       if (n === chunk.byteLength) this.held.shift();
@@ -121,7 +121,7 @@ export class PipeBridge {
     }
     if (this.held.length > 0) this.stream.pause();
     else if (this.eof) {
-      this.send({ kind: FrameKind.PipeClose, conn: this.o.conn, resource: this.o.resource });
+      this.send({ kind: FrameKind.PipeClose, conn: this.options.conn, resource: this.options.resource });
       this.finish();
     } else this.stream.resume();
   }
@@ -130,7 +130,7 @@ export class PipeBridge {
   private settle(): void {
     const held = this.done ? 0 : this.stream.writableLength;
     if (this.charged === held) return;
-    this.o.budget?.release(this.charged - held);
+    this.options.budget?.release(this.charged - held);
     this.charged = held;
   }
 
@@ -140,12 +140,12 @@ export class PipeBridge {
     const owed = written - this.credited;
     if (owed >= CREDIT_BATCH || (owed > 0 && this.stream.writableLength === 0)) {
       this.credited += owed;
-      this.send({ kind: FrameKind.Credit, conn: this.o.conn, resource: this.o.resource, bytes: owed });
+      this.send({ kind: FrameKind.Credit, conn: this.options.conn, resource: this.options.resource, bytes: owed });
     }
   }
 
   private send(frame: Parameters<ChannelSession['send']>[0]): void {
-    if (!this.done) this.o.session.send(frame);
+    if (!this.done) this.options.session.send(frame);
   }
 
   private finish(error?: Error): void {
@@ -153,6 +153,6 @@ export class PipeBridge {
     this.done = true;
     this.stream.destroy();
     this.settle();
-    this.o.onDone(this, error);
+    this.options.onDone(this, error);
   }
 }

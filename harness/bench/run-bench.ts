@@ -51,7 +51,7 @@ function machine(loadAtStart: number): Machine {
   };
 }
 
-export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
+export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
   const loadAtStart = load1();
   const { testClient } = await buildTestClients();
   const sway = await startSway({ width: 1920, height: 1080 });
@@ -59,9 +59,9 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
     date: new Date().toISOString(),
     machine: machine(loadAtStart),
     settings: {
-      runs: o.runs,
-      quick: o.quick,
-      countBytes: o.countBytes,
+      runs: options.runs,
+      quick: options.quick,
+      countBytes: options.countBytes,
       compositor: 'sway 1920x1080 headless, pixman renderer, as an unprivileged user',
       waypipe: WAYPIPE_FLAGS,
       shmRegionBytes: SHM_REGION_BYTES,
@@ -69,11 +69,11 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
     scenarios: [],
   };
   try {
-    for (const scenario of o.scenarios) {
+    for (const scenario of options.scenarios) {
       const start = load1();
       const results: PathResult[] = [];
-      for (const name of o.paths) results.push(await runPath(o, scenario, name, sway, testClient));
-      report.scenarios.push(scenarioResult(scenario, o.quick, results, { start, end: load1() }));
+      for (const name of options.paths) results.push(await runPath(options, scenario, name, sway, testClient));
+      report.scenarios.push(scenarioResult(scenario, options.quick, results, { start, end: load1() }));
     }
   } finally {
     await sway.stop();
@@ -86,34 +86,34 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
  * N timed runs with the proxies joined directly, then (unless disabled) one run through the byte-counting relay:
  * the relay costs about as much CPU as a proxy, so it never shares a run with the figures it would slow down.
  */
-async function runPath(o: BenchOptions, scenario: Scenario, name: PathName, sway: Compositor, client: string): Promise<PathResult> {
+async function runPath(options: BenchOptions, scenario: Scenario, name: PathName, sway: Compositor, client: string): Promise<PathResult> {
   const runs: RunSample[] = [];
   let counted: RunSample | null = null;
   try {
-    await withPath(o, scenario, name, sway, false, async (path) => {
-      for (let i = 1; i <= o.runs; i++) {
-        const r = await measureRun(path, scenario, client, o.quick, RUN_TIMEOUT_MS);
+    await withPath(options, scenario, name, sway, false, async (path) => {
+      for (let i = 1; i <= options.runs; i++) {
+        const r = await measureRun(path, scenario, client, options.quick, RUN_TIMEOUT_MS);
         runs.push(r);
-        o.progress(`${scenario.id} / ${name}: run ${i}/${o.runs}: ${sig(r.fps)} fps, median ${sig(r.latencyMs.median)} ms`);
+        options.progress(`${scenario.id} / ${name}: run ${i}/${options.runs}: ${sig(r.fps)} fps, median ${sig(r.latencyMs.median)} ms`);
       }
     });
-    if (o.countBytes && name !== 'direct') {
-      await withPath(o, scenario, name, sway, true, async (path) => {
-        counted = await measureRun(path, scenario, client, o.quick, RUN_TIMEOUT_MS);
-        o.progress(`${scenario.id} / ${name}: counting run: ${bytes(counted.bytes === null ? null : (counted.bytes.up + counted.bytes.down) / counted.frames)} bytes per frame`);
+    if (options.countBytes && name !== 'direct') {
+      await withPath(options, scenario, name, sway, true, async (path) => {
+        counted = await measureRun(path, scenario, client, options.quick, RUN_TIMEOUT_MS);
+        options.progress(`${scenario.id} / ${name}: counting run: ${bytes(counted.bytes === null ? null : (counted.bytes.up + counted.bytes.down) / counted.frames)} bytes per frame`);
       });
     }
     return summarize(name, runs, counted, null);
   } catch (err) {
-    o.progress(`${scenario.id} / ${name}: failed: ${(err as Error).message}`);
+    options.progress(`${scenario.id} / ${name}: failed: ${(err as Error).message}`);
     return summarize(name, runs, counted, (err as Error).message);
   }
 }
 
-async function withPath(o: BenchOptions, scenario: Scenario, name: PathName, sway: Compositor, relay: boolean, body: (path: RunningPath) => Promise<void>): Promise<void> {
+async function withPath(options: BenchOptions, scenario: Scenario, name: PathName, sway: Compositor, relay: boolean, body: (path: RunningPath) => Promise<void>): Promise<void> {
   const opts: PathOptions = { relay };
-  if (o.cpuProfDir !== undefined && !relay) {
-    const dir = o.cpuProfDir;
+  if (options.cpuProfDir !== undefined && !relay) {
+    const dir = options.cpuProfDir;
     opts.nodeArgs = (role) => ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${scenario.id}.${name}.${role}.${Date.now()}.cpuprofile`];
   }
   const path = await startPath(name, sway, opts);
