@@ -2,7 +2,7 @@
 import { FdSocket } from '../../native/fd-socket';
 import { closeAll, unixConnect } from '../../native/index';
 import { MessageBuffer } from '../../protocol/message-buffer';
-import { ObjectMap } from '../../protocol/object-map';
+import { ObjectMap, type TrackedObject } from '../../protocol/object-map';
 import { ProtocolRegistry } from '../../protocol/registry';
 import { encodeMessage, type ArgValue } from '../../protocol/wire-codec';
 import { decodeMessage } from './wire-messages';
@@ -25,6 +25,11 @@ export class RawClient {
   closed = false;
   private waiters: (() => void)[] = [];
   private corked: { bytes: Uint8Array[]; fds: number[] } | null = null;
+  /**
+   * Objects the server deleted (wl_display.delete_id) that this client never destroyed, as wlroots does with a
+   * decoration whose toplevel is gone: like libwayland-client, requests to them still go out.
+   */
+  private readonly deletedByServer = new Map<number, TrackedObject>();
 
   constructor(socketPath: string) {
     this.socket = new FdSocket(unixConnect(socketPath));
@@ -35,6 +40,10 @@ export class RawClient {
         const iface = this.objects.get(m.objectId)!.iface.name;
         const { args, fds: taken } = decodeMessage(m, spec, this.input.fds);
         closeAll(taken);
+        if (m.objectId === 1 && spec.name === 'delete_id') {
+          const gone = this.objects.get(args[0] as number);
+          if (gone !== undefined && !gone.zombie) this.deletedByServer.set(gone.id, gone);
+        }
         this.objects.applyEvent(m.objectId, spec, args);
         this.events.push({ objectId: m.objectId, iface, name: spec.name, args });
         if (iface === 'wl_registry' && spec.name === 'global') this.globals.set(args[1] as string, { name: args[0] as number, version: args[2] as number });
@@ -53,7 +62,8 @@ export class RawClient {
 
   /** Sends a request; returns the id of the object it creates (if any). */
   send(objectId: number, request: string, args: ArgValue[], fds: number[] = []): number {
-    const obj = this.objects.get(objectId);
+    const deleted = this.deletedByServer.get(objectId);
+    const obj = deleted ?? this.objects.get(objectId);
     if (obj === undefined) throw new Error(`no object ${objectId}`);
     const opcode = obj.iface.requests.findIndex((r) => r.name === request);
     const spec = obj.iface.requests[opcode];
@@ -66,7 +76,9 @@ export class RawClient {
       return created;
     });
     const { bytes, fds: out } = encodeMessage(objectId, opcode, spec, full);
-    this.objects.applyRequest(objectId, spec, full);
+    if (deleted === undefined) this.objects.applyRequest(objectId, spec, full);
+    else if (created !== 0) throw new Error(`${obj.iface.name}#${objectId}.${request}: the server deleted it; new objects from it are not tracked`);
+    else if (spec.destructor) this.deletedByServer.delete(objectId);
     if (this.corked !== null) {
       this.corked.bytes.push(bytes);
       this.corked.fds.push(...out);
