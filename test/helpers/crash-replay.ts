@@ -11,9 +11,21 @@ export const PROBE_MS = 3000;
 /** The sequence needs a global the compositor does not offer. */
 export class Skip extends Error {}
 
-/** Replays `seq` on a fresh client of `socketPath`; stops at the first step after which the client was ended. */
+/**
+ * Replays `seq` on a fresh client of `socketPath`; stops at the first step after which the client was ended.
+ * When it throws (Skip included) the client is closed first.
+ */
 export async function replay(socketPath: string, seq: CrashSequence, pipelined: boolean): Promise<{ client: RawClient; stoppedAt: number }> {
   const c = new RawClient(socketPath);
+  try {
+    return { client: c, stoppedAt: await replaySteps(c, seq, pipelined) };
+  } catch (e) {
+    c.close();
+    throw e;
+  }
+}
+
+async function replaySteps(c: RawClient, seq: CrashSequence, pipelined: boolean): Promise<number> {
   const reg = await c.getRegistry();
   const ids = new Map<string, number>();
   const id = (name: string): number => {
@@ -63,7 +75,7 @@ export async function replay(socketPath: string, seq: CrashSequence, pipelined: 
       if (!pipelined) await c.until(() => c.events.some((e) => e.objectId === cb && e.name === 'done'), PROBE_MS);
     }
   }
-  return { client: c, stoppedAt: i };
+  return i;
 }
 
 export function describeStep(s: Step): string {
