@@ -21,6 +21,7 @@ import { RecentMessages } from '../link/recent-messages';
 import { CompositorPools } from './compositor-pools';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
 import { SurfaceRoles } from './surface-roles';
+import { XdgPopups, type PopupOutcome } from './xdg-popups';
 import { XdgOrder } from './xdg-order';
 
 export interface HostContext {
@@ -84,6 +85,7 @@ export class HostClient {
   private readonly globals = new Map<number, { iface: string; version: number }>();
   private readonly xdgOrder = new XdgOrder();
   private readonly surfaceRoles = new SurfaceRoles();
+  private readonly popups: XdgPopups;
   private socket: FdSocket | null = null;
   /** FILE_CREATE resources not yet passed on (their bytes are charged to the quota), and PIPE_OPEN ends. */
   private readonly pendingFiles = new Map<number, number>();
@@ -104,6 +106,7 @@ export class HostClient {
     this.resources = new FdResources(conn, ctx.session, 'host', () => undefined, ctx.pipeQuota);
     this.pools = new HostPools(ctx.quota, (r) => this.resources.fromPeer(r), ctx.region);
     this.compositorPools = new CompositorPools(this.pools);
+    this.popups = new XdgPopups(ctx.registry);
     let fd: number;
     try {
       fd = unixConnect(ctx.compositorPath);
@@ -252,6 +255,7 @@ export class HostClient {
         this.recent.add(' -> ', iface, objectId, spec, data, at, off, messageFds);
         if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
         this.checkRequest(name, objectId, args);
+        const popup = this.popups.request(name, objectId, args);
         const shmArgs = this.compositorPools.request(name, objectId, args, frame.resources[res - 1]);
         this.objects.applyRequest(objectId, spec, args);
         if (this.objects.size > this.ctx.limits.objects) {
@@ -260,8 +264,9 @@ export class HostClient {
         if (name === 'wl_shm.create_pool') this.checkPoolCount();
         if (name === 'wl_surface.commit') this.stats.commits++;
         const rewritten = shmArgs ?? this.rewrite(name, args);
-        if (rewritten === null) continue;
-        const replacement = rewritten === 'drop' ? null : encodeMessage(objectId, opcodeAt(data, at), spec, rewritten).bytes;
+        if (rewritten === null && popup === null) continue;
+        let replacement = rewritten === 'drop' ? null : rewritten === null ? data.subarray(at, off) : encodeMessage(objectId, opcodeAt(data, at), spec, rewritten).bytes;
+        if (popup !== null) replacement = this.applyPopupOutcome(popup, replacement);
         (edits ??= new EditedMessages(data)).replace(at, off, replacement);
       }
       if (problem === null && res !== frame.resources.length) problem = `${frame.resources.length - res} resources without an fd argument`;
@@ -277,6 +282,16 @@ export class HostClient {
     if (bytes.byteLength > 0) this.socket?.write(bytes, fds);
     if (this.socket !== null && this.socket.writableLength > 16 * 1024 * 1024) return 'the compositor does not read this client\'s requests';
     return null;
+  }
+
+  /** XdgPopups' answer to a request: events to the guest now, and what goes to the compositor instead of `request`. */
+  private applyPopupOutcome(o: PopupOutcome, request: Uint8Array | null): Uint8Array | null {
+    for (const event of o.toGuest) this.batch.add(event);
+    if (o.toGuest.length > 0) this.batch.flush();
+    const deleteId = this.ctx.registry.interface('wl_display')!.events.find((e) => e.name === 'delete_id')!;
+    for (const id of o.freed) this.objects.applyEvent(1, deleteId, [id]);
+    const out = o.drop || request === null ? o.before : [...o.before, request];
+    return out.length === 0 ? null : Buffer.concat(out);
   }
 
   private fdForResource(resource: number | undefined, name: string): number {
@@ -345,6 +360,7 @@ export class HostClient {
   private onEvent(m: RawMessage): void {
     this.stats.events++;
     this.stats.eventBytes += m.size;
+    if (this.popups.swallowsEvent(m.objectId, m.opcode, m.bytes)) return;
     const entry = this.objects.event(m.objectId, m.opcode);
     const { spec, name, iface } = entry;
     const { args, fds } = decodeArgs(m.bytes, HEADER_SIZE, m.size, spec, this.input.fds, name);
