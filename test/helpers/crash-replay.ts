@@ -15,19 +15,20 @@ export class Skip extends Error {}
  * Replays `seq` on a fresh client of `socketPath`; stops at the first step after which the client was ended.
  * When it throws (Skip included) the client is closed first.
  */
-export async function replay(socketPath: string, seq: CrashSequence, pipelined: boolean): Promise<{ client: RawClient; stoppedAt: number }> {
+export async function replay(socketPath: string, seq: CrashSequence, pipelined: boolean): Promise<{ client: RawClient; stoppedAt: number; ids: Map<string, number> }> {
   const c = new RawClient(socketPath);
+  const ids = new Map<string, number>();
   try {
-    return { client: c, stoppedAt: await replaySteps(c, seq, pipelined) };
+    return { client: c, stoppedAt: await replaySteps(c, seq, pipelined, ids), ids };
   } catch (e) {
     c.close();
     throw e;
   }
 }
 
-async function replaySteps(c: RawClient, seq: CrashSequence, pipelined: boolean): Promise<number> {
+/** `ids`: filled with the id of each named object. */
+async function replaySteps(c: RawClient, seq: CrashSequence, pipelined: boolean, ids: Map<string, number>): Promise<number> {
   const reg = await c.getRegistry();
-  const ids = new Map<string, number>();
   const id = (name: string): number => {
     const v = ids.get(name);
     if (v === undefined) throw new Error(`${seq.name}: unknown object '${name}'`);

@@ -22,6 +22,8 @@ export class RawClient {
   private readonly input = new MessageBuffer();
   private readonly socket: FdSocket;
   private nextId = 2;
+  /** The id the next created object gets instead of a fresh one (set by reuseId). */
+  private reusedId: number | null = null;
   closed = false;
   private waiters: (() => void)[] = [];
   private corked: { bytes: Uint8Array[]; fds: number[] } | null = null;
@@ -71,7 +73,8 @@ export class RawClient {
     let created = 0;
     const full = spec.args.map((a, i) => {
       if (a.type !== 'new_id') return a.type === 'fd' ? fds.shift()! : args[i];
-      created = this.nextId++;
+      created = this.reusedId ?? this.nextId++;
+      this.reusedId = null;
       if (a.interface === undefined) return { ...(args[i] as object), id: created } as ArgValue;
       return created;
     });
@@ -101,6 +104,11 @@ export class RawClient {
       this.corked = null;
       this.socket.write(Buffer.concat(bytes), fds);
     }
+  }
+
+  /** The next object this client creates gets `id` (one the server freed with wl_display.delete_id). */
+  reuseId(id: number): void {
+    this.reusedId = id;
   }
 
   /** Resolves when `pred` holds for the received events, or the connection closed. */

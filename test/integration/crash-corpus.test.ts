@@ -54,3 +54,35 @@ for (const kind of ['weston', 'sway'] as const) {
     t.ok((await waylandInfo(pair)).some((g) => g.interface === 'wl_compositor'), 'a real client is served after them');
   });
 }
+
+for (const kind of ['weston', 'sway'] as const) {
+  t.test(`${kind}: a popup whose toplevel goes first is dismissed by the host, and its id comes back to the guest`, async (t) => {
+    const compositor: Compositor = kind === 'weston' ? await startWeston({ width: 640, height: 480 }) : await startSway({ width: 640, height: 480 });
+    const pair = await startProxyPair({ compositorPath: compositor.socketPath });
+    t.teardown(async () => {
+      await pair.stop();
+      await compositor.stop();
+    });
+    const seq = CRASH_SEQUENCES.find((s) => s.name === 'popup-parent-destroyed-then-disconnect')!;
+    // the toplevel, its popup p, and the toplevel's xdg_toplevel and xdg_surface destroyed
+    const { client: c, ids } = await replay(pair.socketPath, seq, false);
+    t.teardown(() => c.close());
+    t.equal(c.error(), undefined, 'no error');
+    const popupId = ids.get('p.popup')!;
+    t.ok(c.events.some((e) => e.objectId === popupId && e.name === 'popup_done'), 'the guest got popup_done');
+    c.send(ids.get('p.xs')!, 'ack_configure', [0]); // weston freed this xdg_surface's state with the popup: the host drops it
+    c.send(popupId, 'destroy', []);
+    c.send(ids.get('p.xs')!, 'destroy', []);
+    await c.roundtrip();
+    t.ok(c.events.some((e) => e.name === 'delete_id' && e.args[0] === popupId), `the guest got delete_id(${popupId}) after destroying it`);
+    t.equal(c.events.filter((e) => e.objectId === popupId && e.name === 'popup_done').length, 1, 'popup_done once');
+    c.reuseId(popupId);
+    const reused = c.send(ids.get('comp')!, 'create_surface', [0]);
+    c.send(reused, 'commit', []);
+    await c.roundtrip();
+    t.equal(reused, popupId, 'a new wl_surface with the popup\'s id');
+    t.equal(c.error(), undefined, 'is served');
+    t.ok(c.events.some((e) => e.name === 'delete_id' && e.args[0] === ids.get('p.xs')), 'the popup\'s xdg_surface was destroyed by the compositor as usual');
+    t.equal(compositor.exitStatus(), undefined, `${kind} alive`);
+  });
+}
