@@ -17,8 +17,8 @@ export interface PopupOutcome {
 }
 
 interface XdgSurface {
-  /** Its xdg_toplevel or xdg_popup while that lives; 'gone' once it was destroyed (or dismissed by the host). */
-  role: { kind: 'toplevel' | 'popup'; id: number } | 'gone' | null;
+  /** Its xdg_toplevel or xdg_popup while that lives; then 'destroyed' by the guest, or 'dismissed' by the host. */
+  role: { kind: 'toplevel' | 'popup'; id: number } | 'destroyed' | 'dismissed' | null;
 }
 
 interface Popup {
@@ -79,9 +79,12 @@ export class XdgPopups {
       case 'xdg_popup.reposition':
         return this.popups.get(id)?.dismissed === true ? outcome(true) : null;
       case 'xdg_surface.ack_configure':
-      case 'xdg_surface.set_window_geometry':
-        // the compositor freed this xdg_surface's state with its role object (weston dereferences it)
-        return this.surfaces.get(id)?.role === 'gone' ? outcome(true) : null;
+      case 'xdg_surface.set_window_geometry': {
+        // weston 10 freed this xdg_surface's state with its role object, and dereferences it here
+        const role = this.surfaces.get(id)?.role;
+        if (role === 'destroyed') throw new ProtocolError('BAD_ARGUMENT', `xdg_surface#${id}.${name.split('.')[1]}: its role object was destroyed (xdg_surface.not_constructed)`);
+        return role === 'dismissed' ? outcome(true) : null;
+      }
       case 'xdg_surface.destroy': {
         const out = this.dismissChildrenOf(id);
         this.surfaces.delete(id);
@@ -144,7 +147,7 @@ export class XdgPopups {
     siblings?.delete(id);
     if (siblings?.size === 0) this.children.delete(p.parent);
     const s = this.surfaces.get(p.xdgSurface);
-    if (s !== undefined) s.role = 'gone';
+    if (s !== undefined && !p.dismissed) s.role = 'destroyed';
     if (!p.dismissed) return null;
     // the compositor no longer knows the id: the guest gets the delete_id it waits for from the host
     const out = outcome(true);
@@ -157,7 +160,7 @@ export class XdgPopups {
   private roleGone(xdgSurface: number | undefined): PopupOutcome | null {
     if (xdgSurface === undefined) return null;
     const out = this.dismissChildrenOf(xdgSurface);
-    (this.surfaces.get(xdgSurface) as XdgSurface).role = 'gone';
+    (this.surfaces.get(xdgSurface) as XdgSurface).role = 'destroyed';
     return out;
   }
 
@@ -182,7 +185,7 @@ export class XdgPopups {
       stack.pop();
       p.dismissed = true;
       this.roleOwners.delete(top.popup);
-      (this.surfaces.get(p.xdgSurface) as XdgSurface).role = 'gone';
+      (this.surfaces.get(p.xdgSurface) as XdgSurface).role = 'dismissed';
       this.awaitingDeleteId.add(top.popup);
       out.before.push(this.encodePopup(top.popup, 'request', 'destroy'));
       out.toGuest.push(this.encodePopup(top.popup, 'event', 'popup_done'));

@@ -14,7 +14,8 @@ checkFdLeaks(t);
 /** The sequences that crashed a compositor when it was sent directly (docs/compositor-crashes.md). */
 const CRASHED_DIRECTLY: Record<'weston' | 'sway', string[]> = {
   weston: ['sub-parent-destroyed-place-above', 'sub-parent-destroyed-place-below-parent', 'sub-nested-middle-destroyed',
-    'role-xdg-surface-then-subsurface', 'role-xdg-surface-then-subsurface-commit', 'xdg-surface-destroyed-before-toplevel'],
+    'role-xdg-surface-then-subsurface', 'role-xdg-surface-then-subsurface-commit', 'xdg-surface-destroyed-before-toplevel',
+    'xdg-surface-request-after-role-destroyed', 'popup-parent-role-destroyed'],
   sway: ['sub-parent-destroyed-place-above', 'sub-parent-destroyed-place-below-parent', 'sub-nested-middle-destroyed'],
 };
 

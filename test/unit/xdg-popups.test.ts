@@ -90,6 +90,9 @@ t.test('refusals with the XML error', async (t) => {
   t.match(refusal([...toplevel(10, 20, 21), ['xdg_toplevel.destroy', 21, []], ...popup(11, 30, 31, 20)]),
     /parent xdg_surface#20 has no live xdg_toplevel or xdg_popup \(xdg_wm_base\.invalid_popup_parent\)/, 'a parent whose role object is gone');
   t.match(refusal([['xdg_wm_base.get_xdg_surface', WM, [20, 10]], ...popup(11, 30, 31, 20)]), /invalid_popup_parent/, 'a parent without a role');
+  t.match(refusal([...toplevel(10, 20, 21), ['xdg_toplevel.destroy', 21, []], ['xdg_surface.set_window_geometry', 20, [0, 0, 10, 10]]]),
+    /xdg_surface#20.set_window_geometry: its role object was destroyed \(xdg_surface\.not_constructed\)/, 'a request to an xdg_surface whose toplevel the guest destroyed');
+  t.match(refusal([...toplevel(10, 20, 21), ...popup(11, 30, 31, 20), ['xdg_popup.destroy', 31, []], ['xdg_surface.ack_configure', 30, [1]]]), /not_constructed/, '... or whose popup it destroyed');
   t.match(refusal([...toplevel(10, 20, 21), ...popup(11, 30, 31, 20), ['xdg_toplevel.destroy', 21, []], ...popup(12, 40, 41, 30)]), /invalid_popup_parent/, 'a dismissed parent popup');
 });
 
