@@ -23,6 +23,7 @@ import { ClientFds } from './client-fds';
 import type { HostClientStats, HostClientStatus } from './client-status';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
 import { RequestModel } from './request-model';
+import { XdgPopups, type PopupOutcome } from './xdg-popups';
 
 export interface HostContext {
   registry: ProtocolRegistry;
@@ -55,6 +56,7 @@ export class HostClient {
   private readonly model: RequestModel;
   private readonly batch: WaylandBatch;
   private intake: WaylandIntake | null = null;
+  private readonly popups: XdgPopups;
   private socket: FdSocket | null = null;
   private readonly recent = new RecentMessages();
   private closed = false;
@@ -75,6 +77,7 @@ export class HostClient {
       this.log.info(`global ${iface} v${version} hidden: ${reason}`);
     });
     this.model = new RequestModel(this.globals, this.pools, ctx.policy, ctx.limits.pools);
+    this.popups = new XdgPopups(ctx.registry);
     let fd: number;
     try {
       fd = unixConnect(ctx.compositorPath);
@@ -211,14 +214,16 @@ export class HostClient {
         this.recent.add(' -> ', iface, objectId, spec, data, at, off, messageFds);
         if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
         const rewritten = this.model.request(name, objectId, args, frame.resources[res - 1]);
+        const popup = this.popups.request(name, objectId, args);
         this.objects.applyRequest(objectId, spec, args);
         if (this.objects.size > this.ctx.limits.objects) {
           throw new QuotaError('max-objects', `${name} makes ${this.objects.size} live objects, more than ${this.ctx.limits.objects} (--max-objects)`);
         }
         if (name === 'wl_shm.create_pool') this.fds.charge(0); // the compositor's new mapping counts against --max-fds
         if (name === 'wl_surface.commit') this.stats.commits++;
-        if (rewritten === null) continue;
-        const replacement = rewritten === 'drop' ? null : encodeMessage(objectId, opcodeAt(data, at), spec, rewritten).bytes;
+        if (rewritten === null && popup === null) continue;
+        let replacement = rewritten === 'drop' ? null : rewritten === null ? data.subarray(at, off) : encodeMessage(objectId, opcodeAt(data, at), spec, rewritten).bytes;
+        if (popup !== null) replacement = this.applyPopupOutcome(popup, replacement);
         (edits ??= new EditedMessages(data)).replace(at, off, replacement);
       }
       if (problem === null && res !== frame.resources.length) problem = `${frame.resources.length - res} resources without an fd argument`;
@@ -236,9 +241,20 @@ export class HostClient {
     return null;
   }
 
+  /** XdgPopups' answer to a request: events to the guest now, and what goes to the compositor instead of `request`. */
+  private applyPopupOutcome(outcome: PopupOutcome, request: Uint8Array | null): Uint8Array | null {
+    for (const event of outcome.toGuest) this.batch.add(event);
+    if (outcome.toGuest.length > 0) this.batch.flush();
+    const deleteId = this.ctx.registry.interface('wl_display')!.events.find((e) => e.name === 'delete_id')!;
+    for (const id of outcome.freed) this.objects.applyEvent(1, deleteId, [id]);
+    const out = outcome.drop || request === null ? outcome.before : [...outcome.before, request];
+    return out.length === 0 ? null : Buffer.concat(out);
+  }
+
   private onEvent(m: RawMessage): void {
     this.stats.events++;
     this.stats.eventBytes += m.size;
+    if (this.popups.swallowsEvent(m.objectId, m.opcode, m.bytes)) return;
     const entry = this.objects.event(m.objectId, m.opcode);
     const { spec, name, iface } = entry;
     const { args, fds } = decodeArgs(m.bytes, HEADER_SIZE, m.size, spec, (this.intake as WaylandIntake).fds, name);

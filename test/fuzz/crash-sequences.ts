@@ -384,6 +384,16 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
     steps: [...BASE, ...toplevel('t'), ...popup('p1', 't.xs'), ...popup('p2', 'p1.xs'), ...destroyToplevel('p1').map((s) => ('obj' in s && s.obj === 'p1.top' ? { obj: 'p1.popup', req: 'destroy' } : s)), { roundtrip: true }, ...attachCommit('p2', 16, 16), { roundtrip: true }],
   },
   {
+    name: 'xdg-surface-request-after-role-destroyed',
+    summary: 'mapped toplevel t; t\'s xdg_toplevel destroyed; then set_window_geometry and ack_configure on t\'s xdg_surface',
+    steps: [...BASE, ...toplevel('t'), { obj: 't.top', req: 'destroy' }, { obj: 't.xs', req: 'set_window_geometry', args: [0, 0, 10, 10] }, { obj: 't.xs', req: 'ack_configure', args: [1] }, { obj: 't', req: 'commit' }, { roundtrip: true }],
+  },
+  {
+    name: 'popup-parent-role-destroyed',
+    summary: 'mapped toplevel t; t\'s xdg_toplevel destroyed; then a popup with t\'s xdg_surface as parent',
+    steps: [...BASE, ...toplevel('t'), { obj: 't.top', req: 'destroy' }, ...popup('p', 't.xs'), { roundtrip: true }],
+  },
+  {
     name: 'popup-parent-unmapped',
     summary: 'popup whose parent toplevel is configured but never mapped',
     steps: [...BASE, ...toplevel('t', false), ...popup('p', 't.xs'), { roundtrip: true }],

@@ -11,11 +11,24 @@ export const PROBE_MS = 3000;
 /** The sequence needs a global the compositor does not offer. */
 export class Skip extends Error {}
 
-/** Replays `seq` on a fresh client of `socketPath`; stops at the first step after which the client was ended. */
-export async function replay(socketPath: string, seq: CrashSequence, pipelined: boolean): Promise<{ client: RawClient; stoppedAt: number }> {
+/**
+ * Replays `seq` on a fresh client of `socketPath`; stops at the first step after which the client was ended.
+ * When it throws (Skip included) the client is closed first.
+ */
+export async function replay(socketPath: string, seq: CrashSequence, pipelined: boolean): Promise<{ client: RawClient; stoppedAt: number; ids: Map<string, number> }> {
   const c = new RawClient(socketPath);
-  const reg = await c.getRegistry();
   const ids = new Map<string, number>();
+  try {
+    return { client: c, stoppedAt: await replaySteps(c, seq, pipelined, ids), ids };
+  } catch (e) {
+    c.close();
+    throw e;
+  }
+}
+
+/** `ids`: filled with the id of each named object. */
+async function replaySteps(c: RawClient, seq: CrashSequence, pipelined: boolean, ids: Map<string, number>): Promise<number> {
+  const reg = await c.getRegistry();
   const id = (name: string): number => {
     const v = ids.get(name);
     if (v === undefined) throw new Error(`${seq.name}: unknown object '${name}'`);
@@ -63,7 +76,7 @@ export async function replay(socketPath: string, seq: CrashSequence, pipelined: 
       if (!pipelined) await c.until(() => c.events.some((e) => e.objectId === cb && e.name === 'done'), PROBE_MS);
     }
   }
-  return { client: c, stoppedAt: i };
+  return i;
 }
 
 export function describeStep(s: Step): string {

@@ -2,7 +2,7 @@
 import { FdSocket } from '../../native/fd-socket';
 import { closeAll, unixConnect } from '../../native/index';
 import { MessageBuffer } from '../../protocol/message-buffer';
-import { ObjectMap } from '../../protocol/object-map';
+import { ObjectMap, type TrackedObject } from '../../protocol/object-map';
 import { ProtocolRegistry } from '../../protocol/registry';
 import { encodeMessage, type ArgValue } from '../../protocol/wire-codec';
 import { decodeMessage } from './wire-messages';
@@ -22,9 +22,16 @@ export class RawClient {
   private readonly input = new MessageBuffer();
   private readonly socket: FdSocket;
   private nextId = 2;
+  /** The id the next created object gets instead of a fresh one (set by reuseId). */
+  private reusedId: number | null = null;
   closed = false;
   private waiters: (() => void)[] = [];
   private corked: { bytes: Uint8Array[]; fds: number[] } | null = null;
+  /**
+   * Objects the server deleted (wl_display.delete_id) that this client never destroyed, as wlroots does with a
+   * decoration whose toplevel is gone: like libwayland-client, requests to them still go out.
+   */
+  private readonly deletedByServer = new Map<number, TrackedObject>();
 
   constructor(socketPath: string) {
     this.socket = new FdSocket(unixConnect(socketPath));
@@ -35,6 +42,10 @@ export class RawClient {
         const iface = this.objects.get(m.objectId)!.iface.name;
         const { args, fds: taken } = decodeMessage(m, spec, this.input.fds);
         closeAll(taken);
+        if (m.objectId === 1 && spec.name === 'delete_id') {
+          const gone = this.objects.get(args[0] as number);
+          if (gone !== undefined && !gone.zombie) this.deletedByServer.set(gone.id, gone);
+        }
         this.objects.applyEvent(m.objectId, spec, args);
         this.events.push({ objectId: m.objectId, iface, name: spec.name, args });
         if (iface === 'wl_registry' && spec.name === 'global') this.globals.set(args[1] as string, { name: args[0] as number, version: args[2] as number });
@@ -53,7 +64,8 @@ export class RawClient {
 
   /** Sends a request; returns the id of the object it creates (if any). */
   send(objectId: number, request: string, args: ArgValue[], fds: number[] = []): number {
-    const obj = this.objects.get(objectId);
+    const deleted = this.deletedByServer.get(objectId);
+    const obj = deleted ?? this.objects.get(objectId);
     if (obj === undefined) throw new Error(`no object ${objectId}`);
     const opcode = obj.iface.requests.findIndex((r) => r.name === request);
     const spec = obj.iface.requests[opcode];
@@ -61,12 +73,15 @@ export class RawClient {
     let created = 0;
     const full = spec.args.map((a, i) => {
       if (a.type !== 'new_id') return a.type === 'fd' ? fds.shift()! : args[i];
-      created = this.nextId++;
+      created = this.reusedId ?? this.nextId++;
+      this.reusedId = null;
       if (a.interface === undefined) return { ...(args[i] as object), id: created } as ArgValue;
       return created;
     });
     const { bytes, fds: out } = encodeMessage(objectId, opcode, spec, full);
-    this.objects.applyRequest(objectId, spec, full);
+    if (deleted === undefined) this.objects.applyRequest(objectId, spec, full);
+    else if (created !== 0) throw new Error(`${obj.iface.name}#${objectId}.${request}: the server deleted it; new objects from it are not tracked`);
+    else if (spec.destructor) this.deletedByServer.delete(objectId);
     if (this.corked !== null) {
       this.corked.bytes.push(bytes);
       this.corked.fds.push(...out);
@@ -89,6 +104,11 @@ export class RawClient {
       this.corked = null;
       this.socket.write(Buffer.concat(bytes), fds);
     }
+  }
+
+  /** The next object this client creates gets `id` (one the server freed with wl_display.delete_id). */
+  reuseId(id: number): void {
+    this.reusedId = id;
   }
 
   /** Resolves when `pred` holds for the received events, or the connection closed. */
