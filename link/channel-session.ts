@@ -6,6 +6,7 @@ import {
   CHANNEL_VERSION, ChannelError, CloseCode, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, FrameKind, type Frame, type HelloFrame,
 } from '../protocol/channel-frames';
 import { ChannelReader } from '../protocol/channel-reader';
+import { reclaimMemory } from './reclaim-memory';
 import type { ByteStream } from '../transport/byte-stream';
 
 export interface SessionOptions {
@@ -223,6 +224,8 @@ export class ChannelSession extends EventEmitter {
     process.nextTick(() => {
       this.stream.destroy(err);
       this.emit('close', err);
+      // once the listeners let go of the channel too
+      setImmediate(reclaimMemory);
     });
   }
 
