@@ -16,6 +16,15 @@ const rect = (a: ArgValue[]): Rect => ({ x: a[0] as number, y: a[1] as number, w
 const viewports = new WeakMap<GuestClient, Map<number, number>>();
 
 /**
+ * Each queued file write holds a dup of its pool's fd until the channel sent it. Past this many per client
+ * the damage is copied instead (a client that commits faster than the channel drains ran the guest proxy
+ * out of fds: 589 from one client, `dup EMFILE` under ulimit -n 128).
+ */
+const MAX_QUEUED_FILE_WRITES = 32;
+/** File writes queued per client and not yet sent. */
+const queuedFileWrites = new WeakMap<GuestClient, number>();
+
+/**
  * Applies a request to the shm state; sends any frames that must precede it. Returns true when
  * it took ownership of the message's fds (their resources are pushed onto `resources`).
  */
@@ -135,33 +144,32 @@ function sendDamage(c: GuestClient, surfaceId: number): void {
   const session = c.ctx.session;
   const chunkMax = session.peerMaxFrameSize - 64;
   if (sendChangedDamage(c, result, chunkMax)) return;
-  if (session.canSendFiles) {
-    // the kernel copies from the client's memfd into the channel: the bytes never enter this process
-    for (const r of writes.ranges) {
-      for (let off = r.start; off < r.end; off += chunkMax) {
-        const length = Math.min(r.end - off, chunkMax);
-        session.sendFileWrite(c.conn, pool.resource, off, dup(pool.fd), off, length);
-        c.stats.shmBytes += length;
-      }
-    }
-    for (const w of writes.rects) sendRect(c, pool.fd, pool.resource, w, chunkMax);
-    return;
-  }
   for (const r of writes.ranges) {
-    const buf = damageBuffers.acquire(r.end - r.start);
-    const n = readSync(pool.fd, buf, 0, r.end - r.start, r.start);
-    if (n <= 0) {
-      damageBuffers.release(buf);
-      return; // the client shrank its pool; the compositor will see what is there
-    }
-    c.stats.shmBytes += n;
-    for (let off = 0; off < n; off += chunkMax) {
-      const end = Math.min(n, off + chunkMax);
-      c.ctx.session.send({ kind: FrameKind.ResWrite, conn: c.conn, resource: pool.resource, offset: r.start + off, data: buf.subarray(off, end) },
-        end === n ? () => damageBuffers.release(buf) : undefined);
+    for (let off = r.start; off < r.end; off += chunkMax) {
+      const length = Math.min(r.end - off, chunkMax);
+      const queued = queuedFileWrites.get(c) ?? 0;
+      if (session.canSendFiles && queued < MAX_QUEUED_FILE_WRITES) {
+        // the kernel copies from the client's memfd into the channel: the bytes never enter this process
+        queuedFileWrites.set(c, queued + 1);
+        session.sendFileWrite(c.conn, pool.resource, off, dup(pool.fd), off, length, () => queuedFileWrites.set(c, (queuedFileWrites.get(c) ?? 1) - 1));
+        c.stats.shmBytes += length;
+      } else if (!sendRangeCopy(c, pool.fd, pool.resource, off, length)) return; // the client shrank its pool; the compositor will see what is there
     }
   }
   for (const w of writes.rects) sendRect(c, pool.fd, pool.resource, w, chunkMax);
+}
+
+/** `length` damaged bytes from `start`, read into this process and sent as one RES_WRITE; false when the pool has no bytes there. */
+function sendRangeCopy(c: GuestClient, fd: number, resource: number, start: number, length: number): boolean {
+  const buf = damageBuffers.acquire(length);
+  const n = readSync(fd, buf, 0, length, start);
+  if (n <= 0) {
+    damageBuffers.release(buf);
+    return false;
+  }
+  c.stats.shmBytes += n;
+  c.ctx.session.send({ kind: FrameKind.ResWrite, conn: c.conn, resource, offset: start, data: buf.subarray(0, n) }, () => damageBuffers.release(buf));
+  return true;
 }
 
 /** A narrow damaged rectangle: its rows packed into RES_WRITE_RECT frames of at most chunkMax bytes. */

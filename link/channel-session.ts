@@ -144,14 +144,16 @@ export class ChannelSession extends EventEmitter {
   /**
    * Queues a RES_WRITE of `length` bytes read from `fd` at `fileOffset` when the frame's turn comes
    * (no copy in this process). Takes ownership of fd. Bytes past the file's end go out as zeros.
+   * `done` runs once the bytes left the process or were dropped with the stream (not if the session
+   * closed first: then every connection ends).
    */
-  sendFileWrite(conn: number, resource: number, offset: number, fd: number, fileOffset: number, length: number): void {
+  sendFileWrite(conn: number, resource: number, offset: number, fd: number, fileOffset: number, length: number, done?: () => void): void {
     if (this.closed) {
       closeAll([fd]);
       return;
     }
     const prefix = encodeResWritePrefix(conn, resource, offset, length);
-    this.enqueue(conn, { chunks: [prefix], bytes: prefix.byteLength + length, file: { fd, offset: fileOffset, length } });
+    this.enqueue(conn, { chunks: [prefix], bytes: prefix.byteLength + length, file: { fd, offset: fileOffset, length }, flushed: done });
   }
 
   /**
@@ -268,10 +270,11 @@ export class ChannelSession extends EventEmitter {
 
   /** Hands one frame's bytes to the stream: false when the stream wants a 'drain' first. */
   private writeItem(item: Pending): boolean {
-    const chunks = item.chunks;
+    const { chunks, file } = item;
+    const lastFlushed = file === undefined ? item.flushed : undefined;
     let ok = true;
-    for (let i = 0; i < chunks.length; i++) ok = this.stream.write(chunks[i], i === chunks.length - 1 ? item.flushed : undefined);
-    if (item.file !== undefined) ok = this.stream.writeFile(item.file.fd, item.file.offset, item.file.length);
+    for (let i = 0; i < chunks.length; i++) ok = this.stream.write(chunks[i], i === chunks.length - 1 ? lastFlushed : undefined);
+    if (file !== undefined) ok = this.stream.writeFile(file.fd, file.offset, file.length, item.flushed);
     return ok;
   }
 
