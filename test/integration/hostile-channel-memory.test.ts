@@ -26,7 +26,7 @@ t.test('a guest that never reads: OPENs past --max-clients end its channel at th
   const dropped = waitFor(() => /guest channel closed: the peer does not read/.test(h.log()), 20000, 100);
   const peak = await peakRss(h.host.pid, dropped);
   t.ok(await dropped, 'the host dropped the channel');
-  t.match(h.log(), /guest channel closed: the peer does not read: \d+ bytes queued towards it, more than the 67108864 allowed/, 'with one clear line');
+  t.ok(/guest channel closed: the peer does not read: \d+ bytes queued towards it, more than the 67108864 allowed/.test(h.log()), 'with one clear line');
   peer.destroy();
   await attack;
   t.comment(`host RSS ${mib(baseline)} -> peak ${mib(peak)}`);

@@ -96,7 +96,7 @@ t.test('a HELLO flood on a live channel ends it after a few restarts', async (t)
   const dropped = waitFor(() => /HELLO flood/.test(h.log()), 15000, 50);
   const peak = await peakRss(h.host.pid, dropped);
   t.ok(await dropped, 'the host dropped the channel');
-  t.match(h.log(), /more than 5 HELLOs within 10 s on a live channel: a HELLO flood/, 'with one clear line');
+  t.ok(/more than 5 HELLOs within 10 s on a live channel: a HELLO flood/.test(h.log()), 'with one clear line');
   t.ok(hostLines(h, /the guest proxy was replaced/g) - restartsBefore <= 5, 'after at most 5 restarts');
   peer.destroy();
   await attack;
