@@ -34,8 +34,8 @@ t.test('a guest that never reads: OPENs past --max-clients end its channel at th
   t.ok(peak - baseline <= QUEUE_BOUND + 32 * MiB, `peak host RSS grew ${mib(peak - baseline)}, at most the ${mib(QUEUE_BOUND)} bound + 32 MiB`);
   await hostFdsBack(t, h);
   // the dropped session has V8 collect and glibc trim (link/reclaim-memory.ts): without that V8 kept ~100 MB for 25 s and more
-  const back = await waitFor(() => rssBytes(h.host.pid) - baseline <= 24 * MiB, 5000, 100);
+  const back = await waitFor(() => rssBytes(h.host.pid) - baseline <= 32 * MiB, 5000, 100);
   t.comment(`host RSS after the close: ${mib(rssBytes(h.host.pid))}`);
-  t.ok(back, `host RSS back within 24 MiB of its baseline (+${mib(rssBytes(h.host.pid) - baseline)})`);
+  t.ok(back, `host RSS back within 32 MiB of its baseline (+${mib(rssBytes(h.host.pid) - baseline)})`);
   await servesNextGuest(t, h);
 });
