@@ -39,6 +39,9 @@ export const MAX_CLIENT_BACKLOG = 4 * 1024 * 1024;
 /** Log lines one client can cause (its errors, its message dumps); the rest is counted. */
 const CLIENT_LOG_BUDGET: Readonly<LogBudget> = { lines: 100, linesPerSecond: 10, bytes: 32 * 1024, bytesPerSecond: 4 * 1024 };
 
+/** File writes a client may have queued on a channel that does not drain, each holding a dup of a pool fd. */
+const MAX_QUEUED_FILE_WRITES = 32;
+
 /** wl_display error codes. */
 const INVALID_OBJECT = 0;
 const INVALID_METHOD = 1;
@@ -60,6 +63,8 @@ export class GuestClient {
   private closed = false;
   private readonly log: LimitedLogger;
   private readonly recent = new RecentMessages();
+  /** RES_WRITEs from the client's files queued on the channel, each holding an fd until it is sent. */
+  private queuedFileWrites = 0;
 
   constructor(readonly conn: number, private readonly socket: FdSocket, readonly ctx: GuestContext, description: string, private readonly onClosed: (c: GuestClient) => void) {
     this.log = ctx.log.limited(`client ${conn}`, CLIENT_LOG_BUDGET);
@@ -138,8 +143,10 @@ export class GuestClient {
       stats: this.stats,
       send: (frame, flushed) => session.send(frame, flushed),
       sendFromFile: (resource, fd, offset, length) => {
-        if (!session.canSendFiles) return false;
-        session.sendFileWrite(this.conn, resource, offset, dup(fd), offset, length);
+        // each queued file write holds a dup of the pool's fd until it is sent: past the bound, bytes are read instead
+        if (!session.canSendFiles || this.queuedFileWrites >= MAX_QUEUED_FILE_WRITES) return false;
+        this.queuedFileWrites++;
+        session.sendFileWrite(this.conn, resource, offset, dup(fd), offset, length, () => this.queuedFileWrites--);
         return true;
       },
       get maxFrameData() {

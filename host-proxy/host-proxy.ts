@@ -7,7 +7,7 @@ import { ChannelSession } from '../link/channel-session';
 import type { LimitedLogger, LogBudget, Logger } from '../link/log';
 import { guestText } from '../protocol/log-text';
 import type { ByteStream } from '../transport/byte-stream';
-import type { ChannelSpec } from '../transport/channel-spec';
+import { isListenSpec, type ChannelSpec } from '../transport/channel-spec';
 import { openChannels, type ChannelOpener } from '../transport/open-channel';
 import { HostClient } from './host-client';
 import { ShmQuota, type HostRegion } from './host-pools';
@@ -72,7 +72,24 @@ export interface HostProxyOptions {
   shm?: string;
   /** The channel cannot listen (address in use, no permission): nothing will ever connect. Logged as an error, then this runs. */
   onChannelError?: (err: Error) => void;
+  /** A listening channel's connection that sends no HELLO within this is dropped. Default HELLO_TIMEOUT_MS. */
+  helloTimeoutMs?: number;
 }
+
+/**
+ * Anyone who can reach a listening channel can connect: until its HELLO a connection is no channel, just
+ * a deadline. A connecting channel (unix: to a QEMU chardev, virtio:, file:) is one stream at a time and
+ * its guest may not be up for minutes, so it waits without one.
+ */
+export const HELLO_TIMEOUT_MS = 5000;
+/** Connections that are not channels (yet): before their HELLO, or refused and saying goodbye. More are dropped at once. */
+export const MAX_UNSETTLED_CONNECTIONS = 16;
+/**
+ * Memory the host may hold for one channel's guest that does not read (see SessionOptions.maxQueuedBytes).
+ * Compositor reading pauses at 8 MiB (the session's congestion mark); past that only a read chunk per client,
+ * keymaps and the like arrive, so a guest that reads never gets near it.
+ */
+export const CHANNEL_QUEUE_BYTES = 64 * 1024 * 1024;
 
 export interface GuestChannel {
   id: number;
@@ -101,6 +118,8 @@ export class HostProxy extends EventEmitter {
   private opener: ChannelOpener | null = null;
   readonly channels = new Map<number, GuestChannel>();
   private nextChannel = 1;
+  /** Connections that are not channels: before their HELLO, or refused and on their way out. */
+  private readonly unsettled = new Set<ChannelSession>();
   readonly startedAt = Date.now();
   readonly totals: HostTotals = {
     channels: 0, clients: 0, violations: 0, internalErrors: 0, limitHits: {},
@@ -177,34 +196,39 @@ export class HostProxy extends EventEmitter {
   private onStream(stream: ByteStream): void {
     const id = this.nextChannel++;
     const log = this.guestLog.limited(`channel ${id}`, CHANNEL_LOG_BUDGET);
+    if (this.unsettled.size >= MAX_UNSETTLED_CONNECTIONS) {
+      this.limitHit('max-channels');
+      log.warn(`connection over ${stream.description} dropped: ${this.unsettled.size} connections have not said HELLO yet`);
+      stream.destroy();
+      log.end();
+      return;
+    }
     const region = this.region;
     const session = new ChannelSession(stream, {
       software: this.o.software,
       capabilities: region === null ? 0 : Capability.SharedMemory,
       shmRegionSize: region?.size ?? 0,
       maxFrameSize: this.limits.frameSize,
+      maxQueuedBytes: CHANNEL_QUEUE_BYTES,
+      helloTimeoutMs: isListenSpec(this.o.channel) ? this.o.helloTimeoutMs ?? HELLO_TIMEOUT_MS : undefined,
     });
-    if (this.channels.size >= this.limits.channels) {
-      this.limitHit('max-channels');
-      log.warn(`channel over ${stream.description} refused: ${this.channels.size} channel(s) open, the limit is ${this.limits.channels} (--max-channels)`);
-      // GOODBYE says why; the stream goes when the peer closes its end too, or after a grace period
-      session.close(CloseCode.QuotaExceeded, `at most ${this.limits.channels} channels at once`);
-      const grace = setTimeout(() => session.destroy(), 2000).unref();
-      session.once('close', () => clearTimeout(grace));
-      log.end();
-      return;
-    }
+    this.unsettled.add(session);
     const ch: GuestChannel = { id, session, clients: new Map(), quota: this.quota, since: Date.now(), region: null };
     session.receiveWritesInto((conn, resource, offset, length) => ch.clients.get(conn)?.writeTarget(resource, offset, length) ?? null);
-    this.channels.set(id, ch);
-    this.totals.channels++;
+    let refused = false;
     session.on('ready', (peer) => {
+      if (refused) return;
+      if (!this.channels.has(id) && !this.admit(ch, log)) {
+        refused = true;
+        return;
+      }
       const shared = region !== null && (peer.capabilities & Capability.SharedMemory) !== 0 && peer.shmRegionSize === region.size;
       ch.region = shared ? region : null;
       log.info(`guest connected over ${stream.description}: ${guestText(peer.software)}${shared ? ', shared memory on' : ''}`);
       this.emit('channel', ch);
     });
     session.on('frame', (frame: Frame) => {
+      if (!this.channels.has(id)) return; // refused: its frames go nowhere
       try {
         this.onFrame(ch, frame, log);
       } catch (e) {
@@ -222,6 +246,12 @@ export class HostProxy extends EventEmitter {
       for (const c of [...ch.clients.values()]) c.close('the guest proxy was replaced', null);
     });
     session.on('close', (err?: Error) => {
+      this.unsettled.delete(session);
+      if (!this.channels.has(id)) {
+        if (err !== undefined) log.info(`connection over ${stream.description} closed before it was a channel: ${err.message}`);
+        log.end();
+        return;
+      }
       log.info(`guest channel closed${err ? `: ${err.message}` : ''}; ${ch.clients.size} client(s) ended`);
       for (const c of [...ch.clients.values()]) c.close('channel closed', null);
       const t = this.totals.closedChannelStats;
@@ -233,6 +263,24 @@ export class HostProxy extends EventEmitter {
       log.end(' on this channel');
       this.emit('channel-closed', ch);
     });
+  }
+
+  /** A connection said HELLO: it becomes a channel, or is refused when --max-channels are up (false). */
+  private admit(ch: GuestChannel, log: Logger): boolean {
+    const session = ch.session;
+    if (this.channels.size >= this.limits.channels) {
+      this.limitHit('max-channels');
+      log.warn(`channel over ${session.description} refused: ${this.channels.size} channel(s) open, the limit is ${this.limits.channels} (--max-channels)`);
+      // GOODBYE says why; the stream goes when the peer closes its end too, or after a grace period
+      session.close(CloseCode.QuotaExceeded, `at most ${this.limits.channels} channels at once`);
+      const grace = setTimeout(() => session.destroy(), 2000).unref();
+      session.once('close', () => clearTimeout(grace));
+      return false;
+    }
+    this.unsettled.delete(session);
+    this.channels.set(ch.id, ch);
+    this.totals.channels++;
+    return true;
   }
 
   private onFrame(ch: GuestChannel, frame: Frame, log: Logger): void {

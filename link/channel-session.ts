@@ -7,6 +7,7 @@ import {
 } from '../protocol/channel-frames';
 import { ChannelReader } from '../protocol/channel-reader';
 import { guestText } from '../protocol/log-text';
+import { reclaimMemory } from './reclaim-memory';
 import type { ByteStream } from '../transport/byte-stream';
 
 export interface SessionOptions {
@@ -17,6 +18,12 @@ export interface SessionOptions {
   software: string;
   /** Ends the channel when no HELLO came this long after the stream opened (a HELLO can be lost on a virtio port). */
   helloTimeoutMs?: number;
+  /**
+   * Memory this side may hold for a peer that does not read: queued frame bytes, each queued frame also
+   * charged QUEUED_FRAME_COST, plus the stream's own queue. Past it the channel is dropped. Default
+   * DEFAULT_MAX_QUEUED_BYTES.
+   */
+  maxQueuedBytes?: number;
 }
 
 interface Pending {
@@ -41,6 +48,16 @@ const SMALL_FRAME_REST = 4096;
 
 /** Queued bytes above which producers should stop reading their sources. */
 const CONGESTION_BYTES = 8 * 1024 * 1024;
+/**
+ * Producers stop at CONGESTION_BYTES, but one commit of a guest client queues all its damage at once
+ * (an 8K buffer is 132 MB): the default leaves room for a few of those. The host sets its own, lower bound.
+ */
+export const DEFAULT_MAX_QUEUED_BYTES = 512 * 1024 * 1024;
+/** What a queued frame costs besides its bytes: its objects and buffer (measured: ~800 bytes of RSS per queued CLOSE). */
+const QUEUED_FRAME_COST = 1024;
+/** A peer may say HELLO again (it was replaced) this many times per RESTART_WINDOW_MS; systemd's default start limit. */
+const RESTARTS_PER_WINDOW = 5;
+const RESTART_WINDOW_MS = 10_000;
 
 /**
  * Events: 'ready' (peer: HelloFrame), 'frame' (Frame, after ready), 'drain' (no longer congested),
@@ -53,6 +70,11 @@ export class ChannelSession extends EventEmitter {
   private readonly queues = new Map<number, Pending[]>();
   private order: number[] = [];
   private queuedBytes = 0;
+  /** queuedBytes plus QUEUED_FRAME_COST per queued frame: what the queues hold in memory. */
+  private queuedCost = 0;
+  private readonly maxQueuedBytes: number;
+  /** When the last few restarts happened (performance.now()). */
+  private restarts: number[] = [];
   private blocked = false;
   private closed = false;
   private wasCongested = false;
@@ -62,6 +84,7 @@ export class ChannelSession extends EventEmitter {
   constructor(private readonly stream: ByteStream, private readonly options: SessionOptions) {
     super();
     this.reader = new ChannelReader(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     stream.on('data', (chunk: Uint8Array) => this.onData(chunk));
     stream.on('drain', () => {
       this.blocked = false;
@@ -122,14 +145,16 @@ export class ChannelSession extends EventEmitter {
   /**
    * Queues a RES_WRITE of `length` bytes read from `fd` at `fileOffset` when the frame's turn comes
    * (no copy in this process). Takes ownership of fd. Bytes past the file's end go out as zeros.
+   * `done` runs once the bytes left the process or were dropped with the stream (not if the session
+   * closed first: then every connection ends).
    */
-  sendFileWrite(conn: number, resource: number, offset: number, fd: number, fileOffset: number, length: number): void {
+  sendFileWrite(conn: number, resource: number, offset: number, fd: number, fileOffset: number, length: number, done?: () => void): void {
     if (this.closed) {
       closeAll([fd]);
       return;
     }
     const prefix = encodeResWritePrefix(conn, resource, offset, length);
-    this.enqueue(conn, { chunks: [prefix], bytes: prefix.byteLength + length, file: { fd, offset: fileOffset, length } });
+    this.enqueue(conn, { chunks: [prefix], bytes: prefix.byteLength + length, file: { fd, offset: fileOffset, length }, flushed: done });
   }
 
   /**
@@ -172,6 +197,7 @@ export class ChannelSession extends EventEmitter {
         this.stream.uncork();
       }
       this.noteCongestion();
+      this.checkQueueBound();
       return;
     }
     let q = this.queues.get(conn);
@@ -182,7 +208,28 @@ export class ChannelSession extends EventEmitter {
     }
     q.push(item);
     this.queuedBytes += item.bytes;
+    this.queuedCost += item.bytes + QUEUED_FRAME_COST;
     this.pump();
+    this.checkQueueBound();
+  }
+
+  /**
+   * A peer that does not read must not make this process grow: past the bound the queues are
+   * dropped at once and the stream on the next tick (the caller may be in the middle of its work).
+   */
+  private checkQueueBound(): void {
+    const held = this.queuedCost + this.stream.pendingBytes;
+    if (this.closed || held <= this.maxQueuedBytes) return;
+    const err = new Error(`the peer does not read: ${held} bytes queued towards it, more than the ${this.maxQueuedBytes} allowed; channel dropped`);
+    // closed (and the queues released) now, so nothing more is queued; 'close' once the caller is done
+    this.closed = true;
+    this.release();
+    process.nextTick(() => {
+      this.stream.destroy(err);
+      this.emit('close', err);
+      // once the listeners let go of the channel too
+      setImmediate(reclaimMemory);
+    });
   }
 
   /** Sends GOODBYE and closes after what is queued. */
@@ -213,6 +260,7 @@ export class ChannelSession extends EventEmitter {
         if (q.length > 0) this.order.push(conn);
         else this.queues.delete(conn);
         this.queuedBytes -= item.bytes;
+        this.queuedCost -= item.bytes + QUEUED_FRAME_COST;
         if (!this.writeItem(item)) this.blocked = true;
       }
     } finally {
@@ -223,10 +271,11 @@ export class ChannelSession extends EventEmitter {
 
   /** Hands one frame's bytes to the stream: false when the stream wants a 'drain' first. */
   private writeItem(item: Pending): boolean {
-    const chunks = item.chunks;
+    const { chunks, file } = item;
+    const lastFlushed = file === undefined ? item.flushed : undefined;
     let ok = true;
-    for (let i = 0; i < chunks.length; i++) ok = this.stream.write(chunks[i], i === chunks.length - 1 ? item.flushed : undefined);
-    if (item.file !== undefined) ok = this.stream.writeFile(item.file.fd, item.file.offset, item.file.length);
+    for (let i = 0; i < chunks.length; i++) ok = this.stream.write(chunks[i], i === chunks.length - 1 ? lastFlushed : undefined);
+    if (file !== undefined) ok = this.stream.writeFile(file.fd, file.offset, file.length, item.flushed);
     return ok;
   }
 
@@ -271,6 +320,10 @@ export class ChannelSession extends EventEmitter {
       }
       if (frame.kind === FrameKind.Hello) {
         // a virtio port outlives the process behind it: a new HELLO means a new peer, which needs ours
+        if (!this.noteRestart()) {
+          this.fail(CloseCode.ProtocolError, `more than ${RESTARTS_PER_WINDOW} HELLOs within ${RESTART_WINDOW_MS / 1000} s on a live channel: a HELLO flood, not a restarted peer`);
+          return;
+        }
         this.peer = frame;
         this.emit('restart');
         this.sendHello();
@@ -287,6 +340,15 @@ export class ChannelSession extends EventEmitter {
     }
   }
 
+  /** Records a restart; false when there were too many of them lately. */
+  private noteRestart(): boolean {
+    const now = performance.now();
+    this.restarts = this.restarts.filter((at) => now - at < RESTART_WINDOW_MS);
+    if (this.restarts.length >= RESTARTS_PER_WINDOW) return false;
+    this.restarts.push(now);
+    return true;
+  }
+
   /** Says why in a GOODBYE, then drops the stream: a peer that sent garbage gets no grace. */
   private fail(code: CloseCode, reason: string): void {
     const err = new Error(reason);
@@ -299,11 +361,16 @@ export class ChannelSession extends EventEmitter {
   private finish(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
+    this.release();
+    this.emit('close', error);
+  }
+
+  private release(): void {
     clearTimeout(this.helloTimer);
     for (const q of this.queues.values()) closeAll(q.flatMap((item) => (item.file === undefined ? [] : [item.file.fd])));
     this.queues.clear();
     this.order = [];
     this.queuedBytes = 0;
-    this.emit('close', error);
+    this.queuedCost = 0;
   }
 }

@@ -52,6 +52,8 @@ export abstract class FdDuplex extends EventEmitter {
   private drainScheduled = false;
   #destroyed = false;
   private sendfileWorks = true;
+  /** The last write said EAGAIN: only POLLOUT makes trying again worth a syscall (and a coalescing copy). */
+  private awaitingWritable = false;
   /**
    * Asked before each read: a buffer the read should fill (the stream then emits a view of it),
    * or null for the stream's own buffer.
@@ -107,7 +109,7 @@ export abstract class FdDuplex extends EventEmitter {
 
   uncork(): void {
     if (this.corked === 0 || --this.corked > 0) return;
-    if (!this.#destroyed && this.queue.length > 0) this.flush();
+    if (!this.#destroyed && this.queue.length > 0 && !this.awaitingWritable) this.flush();
   }
 
   /** Sends what is queued, then closes. */
@@ -210,7 +212,10 @@ export abstract class FdDuplex extends EventEmitter {
       return;
     }
     if (events & READABLE) this.readSome();
-    if (events & WRITABLE && !this.#destroyed) this.flush();
+    if (events & WRITABLE && !this.#destroyed) {
+      this.awaitingWritable = false;
+      this.flush();
+    }
     if (!this.#destroyed) this.update();
   }
 
@@ -268,7 +273,10 @@ export abstract class FdDuplex extends EventEmitter {
         this.destroy(e as NativeError);
         return;
       }
-      if (n < 0) break;
+      if (n < 0) {
+        this.awaitingWritable = true;
+        break;
+      }
       closeAll(this.queue.consume(n, segment.fds.length));
     }
     this.runFinished();

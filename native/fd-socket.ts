@@ -1,22 +1,28 @@
 // FdSocket: a connected nonblocking UNIX stream socket that carries fds with its bytes (SCM_RIGHTS).
 import { FdDuplex, type FdDuplexOptions } from './fd-duplex';
-import { MAX_FDS_PER_SENDMSG, closeAll, recvmsg, sendmsg, setSocketBuffers } from './index';
+import { MAX_FDS_PER_SENDMSG, closeAll, read, recvmsg, sendmsg, setSocketBuffers } from './index';
 import { checkFd, invalidArgType } from './errors';
 
 export interface FdSocketOptions extends Omit<FdDuplexOptions, 'readable'> {
   /** SO_SNDBUF and SO_RCVBUF in bytes (capped by the kernel); default: the kernel's. */
   bufferBytes?: number;
+  /**
+   * Default true. False for sockets that must never carry fds (a channel): reads use read(2), with no
+   * room for control data, so the kernel drops any fds the peer attaches and none is ever installed here.
+   */
+  receiveFds?: boolean;
 }
 
 /**
  * Events: 'data' (bytes: Buffer, fds: number[]) — the listener owns the fds (with no 'data'
- * listener they are closed); 'drain'; 'end'; 'close' (error?) once. write() takes ownership of
- * the fds it is given and closes each after it was sent; fds travel with the first byte of
- * their write or earlier, at most 28 per sendmsg (writes with more fds are spread over their
- * first bytes: one byte per 28 fds).
+ * listener they are closed; with receiveFds: false there are none); 'drain'; 'end'; 'close'
+ * (error?) once. write() takes ownership of the fds it is given and closes each after it was
+ * sent; fds travel with the first byte of their write or earlier, at most 28 per sendmsg (writes
+ * with more fds are spread over their first bytes: one byte per 28 fds).
  */
 export class FdSocket extends FdDuplex {
   private receivedFds: number[] = [];
+  private readonly receiveFds: boolean;
 
   /** Takes ownership of fd, also when it throws (then fd is closed). */
   constructor(fd: number, options: FdSocketOptions = {}) {
@@ -30,6 +36,7 @@ export class FdSocket extends FdDuplex {
       }
     }
     super(fd, MAX_FDS_PER_SENDMSG, options);
+    this.receiveFds = options.receiveFds ?? true;
   }
 
   /**
@@ -50,6 +57,7 @@ export class FdSocket extends FdDuplex {
   }
 
   protected readOnce(into: Uint8Array): number {
+    if (!this.receiveFds) return read(this.fd, into, 0, into.byteLength);
     const result = recvmsg(this.fd, into, 0, into.byteLength);
     if (result === null) return -1;
     this.receivedFds = result.fds;

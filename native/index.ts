@@ -337,6 +337,11 @@ export function mappedBytes(): number {
   return native.mappedBytes();
 }
 
+/** malloc_trim(0): returns the free pages of the C heap to the kernel. True when some were released. */
+export function mallocTrim(): boolean {
+  return native.mallocTrim();
+}
+
 /**
  * Readiness of an fd on the libuv loop (uv_poll_t), no threads: `new FdWatcher(fd, (status,
  * events) => ...)`, then start(READABLE | WRITABLE). For sockets, pipes and char devices:

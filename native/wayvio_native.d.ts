@@ -49,6 +49,7 @@ export interface WayvioNative {
   mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer;
   munmap(buffer: ArrayBuffer): boolean;
   mappedBytes(): number;
+  mallocTrim(): boolean;
   execve(path: string, argv: readonly string[], env: readonly string[]): never;
   copyRows(src: ArrayBuffer, srcOffset: number, dst: Uint8Array, dstOffset: number, rowBytes: number, rows: number, stride: number): boolean;
   readonly DIFF_GAP_BYTES: number;

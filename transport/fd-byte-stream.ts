@@ -11,6 +11,8 @@ export class FdByteStream extends ByteStream {
     fdStream.readTarget = () => (this.readTarget === null ? null : this.readTarget());
     fdStream.on('data', (chunk: Buffer, fds?: number[]) => {
       if (fds !== undefined && fds.length > 0) {
+        // channel sockets are made not to take fds (receiveFds: false); any that got here are closed at once
+        closeAll(fds);
         this.destroy(new Error(`${description}: the channel carried fds`));
         return;
       }

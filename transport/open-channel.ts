@@ -40,13 +40,15 @@ export interface OpenOptions {
 const MAX_RETRY_MS = 5000;
 /** Node's 16 KiB default made the channel pump stop after every large frame; fairness between clients is the session's job. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
+/** A channel carries bytes only: fds a peer attaches are dropped by the kernel, never installed here. */
+const NO_FDS = { receiveFds: false };
 /**
  * Native channel sockets: a peer that is told goodbye can still send its own last frames. With
  * the kernel's default 208 KiB send buffer a 1080p frame took about 40 wake-ups of each proxy;
  * 1 MiB (the kernel doubles it, and caps it at net.core.wmem_max) took full-1080p from 145 to
  * 260 frames/s and halved both proxies' CPU (the fourth run in docs/benchmarks.md's git history).
  */
-const CHANNEL_SOCKET = { highWaterMark: SOCKET_HIGH_WATER, halfClose: true, bufferBytes: 1024 * 1024 };
+const CHANNEL_SOCKET = { highWaterMark: SOCKET_HIGH_WATER, halfClose: true, bufferBytes: 1024 * 1024, ...NO_FDS };
 /** While a virtio port has no host end, poll reports POLLHUP and there is no event for its end. */
 const CHARDEV_WAIT_MS = 200;
 
@@ -301,7 +303,7 @@ function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
     case 'vsock-listen': {
       let l: FdListener;
       try {
-        l = FdListener.vsock(spec.port);
+        l = FdListener.vsock(spec.port, undefined, NO_FDS);
       } catch (e) {
         throw Object.assign(new Error(`channel ${name}: cannot listen: ${(e as Error).message}`), { code: (e as NodeJS.ErrnoException).code });
       }

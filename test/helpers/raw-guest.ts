@@ -4,6 +4,7 @@ import { ChannelSession } from '../../link/channel-session';
 import { FrameKind, type CloseFrame, type Frame, type HelloFrame } from '../../protocol/channel-frames';
 import { ProtocolRegistry } from '../../protocol/registry';
 import { encodeMessage, type ArgValue } from '../../protocol/wire-codec';
+import type { ByteStream } from '../../transport/byte-stream';
 import { decodeMessage, wholeMessages, type FramedMessage } from './wire-messages';
 import { SocketStream } from '../../transport/socket-stream';
 
@@ -45,7 +46,12 @@ export class RawGuest {
       socket.once('connect', () => resolve());
       socket.once('error', reject);
     });
-    const session = new ChannelSession(new SocketStream(socket, 'raw guest'), { software: 'raw test guest', maxFrameSize });
+    return RawGuest.over(new SocketStream(socket, 'raw guest'), maxFrameSize);
+  }
+
+  /** Completes the handshake over any stream to a host (or sees the channel refused). */
+  static async over(stream: ByteStream, maxFrameSize?: number): Promise<RawGuest> {
+    const session = new ChannelSession(stream, { software: 'raw test guest', maxFrameSize });
     const g = new RawGuest(session);
     await new Promise<HelloFrame | undefined>((resolve) => {
       session.once('ready', resolve);

@@ -21,13 +21,13 @@ const dir = mkdtempSync(join(tmpdir(), 'wayvio-session-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A session on one end of a UNIX socket; the test speaks raw frames on the other. */
-async function pair(helloTimeoutMs?: number): Promise<{ session: ChannelSession; raw: Socket; got: Frame[]; close: () => void }> {
+async function pair(helloTimeoutMs?: number, maxQueuedBytes?: number): Promise<{ session: ChannelSession; raw: Socket; got: Frame[]; close: () => void }> {
   const path = join(dir, `s${Math.random()}`);
   const server = createServer();
   await new Promise<void>((r) => server.listen(path, r));
   const accepted = new Promise<Socket>((r) => server.once('connection', r));
   const raw = connect(path);
-  const session = new ChannelSession(new SocketStream(await accepted, 'test'), { software: 'under test', helloTimeoutMs });
+  const session = new ChannelSession(new SocketStream(await accepted, 'test'), { software: 'under test', helloTimeoutMs, maxQueuedBytes });
   const got: Frame[] = [];
   const reader = new ChannelReader();
   raw.on('data', (d) => got.push(...reader.push(d)));
@@ -53,6 +53,43 @@ t.test('a new HELLO on a live channel is a replaced peer, answered with our HELL
   t.same(events, ['ready first', 'restart', 'ready second']);
   t.ok(await until(() => p.got.filter((f) => f.kind === FrameKind.Hello).length === 2), 'our HELLO went out again for the new peer');
   t.notOk(p.session.isClosed, 'the channel stays up');
+  p.close();
+});
+
+t.test('a peer replaced 5 times in 10 s is served; a 6th HELLO is a flood that ends the channel', async (t) => {
+  const p = await pair();
+  const restarts: string[] = [];
+  p.session.on('restart', () => restarts.push('restart'));
+  const closed = once(p.session, 'close');
+  p.raw.write(hello('first'));
+  for (let i = 0; i < 5; i++) p.raw.write(hello(`replacement ${i}`));
+  t.ok(await until(() => restarts.length === 5), '5 restarts');
+  t.notOk(p.session.isClosed, 'the channel stays up');
+  p.raw.write(hello('flood'));
+  const [err] = (await Promise.race([closed, new Promise((r) => setTimeout(() => r([new Error('not closed')]), 2000))])) as [Error];
+  t.match(err.message, /more than 5 HELLOs within 10 s on a live channel: a HELLO flood/);
+  t.equal(restarts.length, 5, 'no 6th restart');
+  t.ok(await until(() => p.got.some((f) => f.kind === FrameKind.Goodbye)), 'the peer is told why');
+  p.close();
+});
+
+t.test('a peer that does not read: past maxQueuedBytes the queues are released and the channel dropped', async (t) => {
+  const p = await pair(undefined, 4 * 1024 * 1024);
+  p.raw.pause(); // never reads
+  p.raw.write(hello('deaf'));
+  await once(p.session, 'ready');
+  const closed = once(p.session, 'close');
+  let sent = 0;
+  const data = new Uint8Array(60 * 1024);
+  while (!p.session.isClosed && sent < 64 * 1024 * 1024) {
+    p.session.send({ kind: FrameKind.ResWrite, conn: 1 + (sent % 7), resource: 1, offset: 0, data });
+    sent += data.byteLength;
+  }
+  t.ok(p.session.isClosed, 'closed as soon as the bound was passed');
+  t.ok(sent <= 8 * 1024 * 1024, `after ${sent} bytes (4 MiB queued plus what the sockets hold)`);
+  t.equal(p.session.pendingBytes, 0, 'the queues are released at once');
+  const [err] = (await Promise.race([closed, new Promise((r) => setTimeout(() => r([new Error('not closed')]), 2000))])) as [Error];
+  t.match(err.message, /the peer does not read: \d+ bytes queued towards it, more than the 4194304 allowed; channel dropped/);
   p.close();
 });
 

@@ -284,3 +284,21 @@ t.test('queuedFdCount counts the fds written and not yet sent', async (t) => {
   closeAll(fds);
   await closeBoth(a, b);
 });
+
+t.test('receiveFds: false never installs fds: the kernel drops them, every byte arrives', async (t) => {
+  const [x, y] = socketpair();
+  const b = new FdSocket(y, { receiveFds: false });
+  const received = collect(b, 3 * 100);
+  const before = openTestMemfds();
+  for (let i = 0; i < 3; i++) {
+    const memfds = Array.from({ length: 28 }, (_, k) => indexedMemfd(i * 28 + k));
+    sendmsg(x, Buffer.alloc(100, i + 1), 0, 100, memfds);
+    closeAll(memfds);
+  }
+  const got = await received;
+  t.same([...got.data], [...Buffer.alloc(100, 1), ...Buffer.alloc(100, 2), ...Buffer.alloc(100, 3)], 'the bytes are intact');
+  t.same(got.fds, [], 'no fd delivered');
+  t.equal(openTestMemfds(), before, 'and none installed in this process');
+  closeAll([x]);
+  await once(b, 'close');
+});
