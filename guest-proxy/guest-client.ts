@@ -1,6 +1,6 @@
 // One Wayland client of the guest proxy: its requests go to the channel, its events come back from it.
-import type { FdSocket } from '../native/fd-socket';
-import { closeAll, dup } from '../native/index';
+import type { FdSocket } from '../transport/fd-socket';
+import { closeAll, dup } from '../transport/fds';
 import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
 import { guestText } from '../protocol/log-text';

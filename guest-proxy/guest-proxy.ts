@@ -1,8 +1,8 @@
 // The guest proxy: listens where a compositor would, and carries every client over one channel to the host.
 import { closeSync, openSync, unlinkSync } from 'node:fs';
-import { FdListener } from '../native/fd-listener';
-import type { FdSocket } from '../native/fd-socket';
-import { flock } from '../native/index';
+import { FdListener } from '../transport/fd-listener';
+import type { FdSocket } from '../transport/fd-socket';
+import { flock } from '../transport/fds';
 import type { Policy } from '../protocol/policy';
 import type { ProtocolRegistry } from '../protocol/registry';
 import { ChannelSession } from '../link/channel-session';

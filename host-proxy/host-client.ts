@@ -1,6 +1,6 @@
 // One guest client on the host: a compositor connection, fed with requests validated from the channel.
-import { FdSocket } from '../native/fd-socket';
-import { closeAll, unixConnect } from '../native/index';
+import { FdSocket } from '../transport/fd-socket';
+import { closeAll, unixConnect } from '../transport/fds';
 import { CloseCode, FrameKind, type Frame, type WaylandFrame } from '../protocol/channel-frames';
 import { formatMessage } from '../protocol/format';
 import { EditedMessages } from '../protocol/edited-messages';

@@ -1,6 +1,7 @@
 // Host side of shm: a memfd per guest pool, filled from RES_WRITE frames, bounded by the guest's quota.
 import { closeSync, ftruncateSync } from 'node:fs';
-import { F_SEAL_SHRINK, addSeals, dup, memfdCreate, mmap, munmap } from '../native/index';
+import { dup } from '../transport/fds';
+import { F_SEAL_SHRINK, addSeals, memfdCreate, mmap, munmap } from '../link/memory';
 import { FrameKind, type Frame } from '../protocol/channel-frames';
 import { HostShortage } from '../link/host-shortage';
 

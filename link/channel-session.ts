@@ -1,7 +1,7 @@
 // One guest↔host channel over a ByteStream: the HELLO handshake, frame decoding, and fair per-connection sending.
 import { EventEmitter } from 'node:events';
 import { encodeFramePrefix, encodeResWritePrefix } from '../protocol/channel-codec';
-import { closeAll } from '../native/index';
+import { closeAll } from '../transport/fds';
 import {
   CHANNEL_VERSION, ChannelError, CloseCode, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, FrameKind, type Frame, type HelloFrame,
 } from '../protocol/channel-frames';

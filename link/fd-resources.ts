@@ -1,6 +1,7 @@
 // Per-connection fd ⇄ resource conversion shared by both proxies: files (keymaps) and pipes (clipboard).
 import { closeSync, fstatSync, readFileSync, readSync, writeSync, ftruncateSync } from 'node:fs';
-import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, addSeals, closeAll, memfdCreate, pipe2 } from '../native/index';
+import { closeAll, pipe2 } from '../transport/fds';
+import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, addSeals, memfdCreate } from './memory';
 import { FILE_SEALED, FrameKind, HOST_RESOURCE_BIT, PipeMode, type Frame } from '../protocol/channel-frames';
 import type { ChannelSession } from './channel-session';
 import { HostShortage } from './host-shortage';

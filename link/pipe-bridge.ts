@@ -1,5 +1,5 @@
 // Carries one pipe across the channel: reads a local fd into PIPE_DATA, or writes PIPE_DATA into it, with credits.
-import { FdStream } from '../native/fd-stream';
+import { FdStream } from '../transport/fd-stream';
 import { FrameKind } from '../protocol/channel-frames';
 import type { ChannelSession } from './channel-session';
 

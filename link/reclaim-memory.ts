@@ -1,7 +1,7 @@
 // Gives memory back after a big queue was dropped: a full V8 collection now, then the C heap's free pages.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { mallocTrim } from '../native/index';
+import { mallocTrim } from './memory';
 
 /**
  * A forced collection costs tens of ms; an attacker who can cause one (by filling a queue to its bound)

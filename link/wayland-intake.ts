@@ -1,6 +1,6 @@
 // Reads a Wayland socket into whole messages for one handler: the byte intake both kinds of client connection share.
-import type { FdSocket } from '../native/fd-socket';
-import { closeAll } from '../native/index';
+import type { FdSocket } from '../transport/fd-socket';
+import { closeAll } from '../transport/fds';
 import { MessageBuffer, type RawMessage } from '../protocol/message-buffer';
 
 export interface IntakeHandler {

@@ -1,59 +1,31 @@
 // Typed wrapper of the native addon: loads it, checks arguments, exports functions and constants.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { RawFdWatcher, RawFdWatcherConstructor, WayvioNative } from './wayvio_native';
+import { native } from './addon';
+import type { RawFdWatcher, RawFdWatcherConstructor } from './wayvio_native';
 import {
   checkBoolean, checkBytes, checkFd, checkFds, checkInteger, checkString, errnoError, invalidArgType, outOfRange,
 } from './errors';
 
 export { isNativeError, type NativeError } from './errors';
 
-function packageRoot(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`wayvio: no package root (package.json + binding.gyp) above ${__dirname}`);
-  }
-}
 
-function load(): WayvioNative {
-  const root = packageRoot();
-  for (const build of ['Release', 'Debug']) {
-    const file = join(root, 'build', build, 'wayvio_native.node');
-    if (existsSync(file)) return require(file) as WayvioNative;
-  }
-  throw new Error(`wayvio: native addon not built in ${root}/build; run \`npm install\` (node-gyp rebuild)`);
-}
 
-const native = load();
-
-export const MAX_FDS_PER_SENDMSG = 28;
-/** SCM_MAX_FD: the most fds one recvmsg can return. */
-export const MAX_FDS_PER_RECVMSG = 253;
+/** The most fds one sendmsg carries, as libwayland sends them. */
+export const MAX_FDS_PER_SENDMSG = native.MAX_FDS_PER_SENDMSG;
 
 export const READABLE = native.UV_READABLE;
 export const WRITABLE = native.UV_WRITABLE;
-export const DISCONNECT = native.UV_DISCONNECT;
-export const PRIORITIZED = native.UV_PRIORITIZED;
 
 export const F_SEAL_SEAL = native.F_SEAL_SEAL;
 export const F_SEAL_SHRINK = native.F_SEAL_SHRINK;
 export const F_SEAL_GROW = native.F_SEAL_GROW;
 export const F_SEAL_WRITE = native.F_SEAL_WRITE;
-export const F_SEAL_FUTURE_WRITE = native.F_SEAL_FUTURE_WRITE;
 
 export const VMADDR_CID_ANY = native.VMADDR_CID_ANY;
-export const VMADDR_CID_LOCAL = native.VMADDR_CID_LOCAL;
-export const VMADDR_CID_HOST = native.VMADDR_CID_HOST;
 
 /** poll(2) event bits, for pollNow(). */
 export const POLL = native.poll;
 
 const UINT32_MAX = 0xffffffff;
-
-/** AF_UNIX SOCK_STREAM pair, both nonblocking and cloexec. */
-export function socketpair(): [number, number] {
-  return native.socketpair();
-}
 
 /**
  * A nonblocking, cloexec listening socket at `path` (a leading '\0' selects the abstract
@@ -96,16 +68,6 @@ export function vsockListen(port: number, cid: number = VMADDR_CID_ANY, backlog 
   return native.vsockListen(port, cid, backlog);
 }
 
-/**
- * Blocking AF_VSOCK connect, then nonblocking. The kernel may wait up to its connect timeout
- * (2 s by default) for an unanswered peer; vsockConnectAsync() (vsock-connect.ts) does not block.
- */
-export function vsockConnect(cid: number, port: number): number {
-  checkInteger(cid, 'cid', 0, UINT32_MAX);
-  checkInteger(port, 'port', 0, UINT32_MAX);
-  return native.vsockConnect(cid, port, true);
-}
-
 /** Starts a nonblocking AF_VSOCK connect; wait for WRITABLE, then check socketError(). */
 export function vsockConnectStart(cid: number, port: number): number {
   checkInteger(cid, 'cid', 0, UINT32_MAX);
@@ -138,7 +100,8 @@ export interface RecvResult {
   fds: number[];
 }
 
-const fdsOut = new Int32Array(MAX_FDS_PER_RECVMSG + 1);
+/** SCM_MAX_FD (from the addon): the most fds one recvmsg returns. */
+const fdsOut = new Int32Array(native.MAX_FDS_PER_RECVMSG + 1);
 
 /**
  * One recvmsg(MSG_CMSG_CLOEXEC|MSG_DONTWAIT) into buffer[offset, offset+length). Returns null on
@@ -191,12 +154,6 @@ export function flock(fd: number, operation: 'sh' | 'ex' | 'un', nonblocking = f
   if (!Object.hasOwn(LOCK_OPS, operation)) throw invalidArgType('operation', "one of 'sh', 'ex', 'un'", operation);
   checkBoolean(nonblocking, 'nonblocking');
   return native.flock(fd, LOCK_OPS[operation], nonblocking);
-}
-
-export function setNonBlocking(fd: number, on: boolean): void {
-  checkFd(fd);
-  checkBoolean(on, 'on');
-  native.setNonBlocking(fd, on);
 }
 
 /**
@@ -252,11 +209,6 @@ export function addSeals(fd: number, seals: number): void {
   checkFd(fd);
   checkInteger(seals, 'seals', 0, 0x7fffffff);
   native.addSeals(fd, seals);
-}
-
-export function getSeals(fd: number): number {
-  checkFd(fd);
-  return native.getSeals(fd);
 }
 
 /**
@@ -330,11 +282,6 @@ export function execve(path: string, argv: readonly string[], env: NodeJS.Proces
   checkString(path, 'path');
   const pairs = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   return native.execve(path, argv, pairs);
-}
-
-/** Bytes currently mapped by mmap() in this process. */
-export function mappedBytes(): number {
-  return native.mappedBytes();
 }
 
 /** malloc_trim(0): returns the free pages of the C heap to the kernel. True when some were released. */

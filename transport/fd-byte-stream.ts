@@ -1,5 +1,5 @@
 // ByteStream over the native fd streams: UNIX sockets, virtio-serial / character devices and AF_VSOCK sockets.
-import type { FdDuplex } from '../native/fd-duplex';
+import type { FdDuplex } from './fd-duplex';
 import { closeAll } from '../native/index';
 import { ByteStream } from './byte-stream';
 

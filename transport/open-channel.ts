@@ -1,11 +1,11 @@
 // Opens channels from a SPEC: connects (and reconnects) or listens, and hands each stream to the caller.
 import { closeSync, constants, lstatSync, openSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type NetConnectOpts, type Server } from 'node:net';
-import { FdListener } from '../native/fd-listener';
-import { FdSocket } from '../native/fd-socket';
-import { FdStream } from '../native/fd-stream';
+import { FdListener } from './fd-listener';
+import { FdSocket } from './fd-socket';
+import { FdStream } from './fd-stream';
 import { POLL, closeAll, pollNow, unixConnect } from '../native/index';
-import { vsockConnectAsync } from '../native/vsock-connect';
+import { vsockConnectAsync } from './vsock-connect';
 import type { ByteStream } from './byte-stream';
 import { describeSpec, type ChannelSpec } from './channel-spec';
 import { FdByteStream } from './fd-byte-stream';

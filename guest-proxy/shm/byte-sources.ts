@@ -1,6 +1,6 @@
 // Where a commit's damaged bytes come from: the pool's shadow, pread or sendfile of the client's file, or a copy into the region.
 import { readSync } from 'node:fs';
-import { copyRows } from '../../native/index';
+import { copyRows } from '../../link/memory';
 import { FrameKind } from '../../protocol/channel-frames';
 import type { RectWrite } from '../../protocol/damage';
 import { BufferPool } from '../../link/buffer-pool';

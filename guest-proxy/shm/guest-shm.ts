@@ -1,6 +1,6 @@
 // The guest's shm owner for one client: pools, buffers, surfaces and viewports, and the damage each commit sends.
 import { fstatSync } from 'node:fs';
-import { closeAll } from '../../native/index';
+import { closeAll } from '../../transport/fds';
 import { FrameKind } from '../../protocol/channel-frames';
 import { ProtocolError } from '../../protocol/protocol-error';
 import type { ArgValue } from '../../protocol/wire-codec';

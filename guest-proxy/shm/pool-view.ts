@@ -1,5 +1,5 @@
 // A read-only mapping of a client's pool, made on first use and dropped on resize and release.
-import { mmap, munmap } from '../../native/index';
+import { mmap, munmap } from '../../link/memory';
 import type { GuestPool } from './shm-types';
 
 /** Unmaps the pool's mapping (on resize and release); the next use maps it again. */

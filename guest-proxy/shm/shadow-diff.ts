@@ -2,7 +2,7 @@
 // A pool gets a shadow copy of the host's bytes once a client redraws and damages a whole buffer
 // it had sent before (as toolkits that damage everything do); damage is then compared with the
 // shadow natively, for as long as that saves enough bytes to pay for the compare.
-import { copyRows, diffRows, maxDiffSpans } from '../../native/index';
+import { copyRows, diffRows, maxDiffSpans } from '../../link/memory';
 import { ShadowSource } from './byte-sources';
 import { DamageSender } from './damage-sender';
 import { dropPoolView, poolShrank, poolView } from './pool-view';

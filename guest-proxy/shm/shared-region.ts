@@ -1,7 +1,7 @@
 // The guest's view of the shared-memory region (ivshmem BAR or a file both sides map) and its block allocator.
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mmap, munmap } from '../../native/index';
+import { mmap, munmap } from '../../link/memory';
 import { RegionAllocator } from '../../protocol/region-allocator';
 
 /** A block of the region holding one pool's bytes; freed when the pool and its buffers are gone. */

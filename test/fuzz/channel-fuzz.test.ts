@@ -14,7 +14,7 @@ import { encodeFrame } from '../../protocol/channel-codec';
 import { DEFAULT_MAX_FRAME_SIZE, FrameKind, type Frame } from '../../protocol/channel-frames';
 import { ChannelReader } from '../../protocol/channel-reader';
 import { wholeMessages } from '../helpers/wire-messages';
-import { mappedBytes } from '../../native/index';
+import { mappedBytes } from '../../native/test-only';
 import { loadCorpus, recordStream, corpusFromStream, type Corpus } from './corpus';
 import { mutateFrames, randomFrame, renumber } from './mutate';
 import { watchProcessErrors } from './process-errors';

@@ -1,5 +1,5 @@
 // A scriptable Wayland client built on wayvio's own codec, for protocol-error and hostile-input tests.
-import { FdSocket } from '../../native/fd-socket';
+import { FdSocket } from '../../transport/fd-socket';
 import { closeAll, unixConnect } from '../../native/index';
 import { MessageBuffer } from '../../protocol/message-buffer';
 import { ObjectMap, type TrackedObject } from '../../protocol/object-map';

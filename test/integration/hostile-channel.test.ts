@@ -6,7 +6,7 @@ import {
 } from '../helpers/hostile-host';
 import { RawGuest } from '../helpers/raw-guest';
 import { fdCount, rssBytes, waitFor } from '../helpers/wait';
-import { FdSocket } from '../../native/fd-socket';
+import { FdSocket } from '../../transport/fd-socket';
 import { memfdCreate, unixConnect } from '../../native/index';
 import { ByteStream } from '../../transport/byte-stream';
 

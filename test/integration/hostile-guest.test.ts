@@ -16,7 +16,7 @@ import { ProtocolRegistry } from '../../protocol/registry';
 import { encodeMessage, type ArgValue } from '../../protocol/wire-codec';
 import { decodeMessage, wholeMessages } from '../helpers/wire-messages';
 import { SocketStream } from '../../transport/socket-stream';
-import { mappedBytes } from '../../native/index';
+import { mappedBytes } from '../../native/test-only';
 
 checkFdLeaks(t);
 

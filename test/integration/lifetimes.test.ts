@@ -12,7 +12,8 @@ import { createLogger } from '../../link/log';
 import { Policy } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
-import { dup, mappedBytes, memfdCreate } from '../../native/index';
+import { dup, memfdCreate } from '../../native/index';
+import { mappedBytes } from '../../native/test-only';
 
 checkFdLeaks(t);
 

@@ -10,7 +10,7 @@ import { RawGuest, request } from '../helpers/raw-guest';
 import { buildTestClients, startPatternClient, waylandInfo, type TestClients } from '../../harness/test-clients';
 import { waitFor } from '../helpers/wait';
 import { CloseCode, FrameKind, PipeMode } from '../../protocol/channel-frames';
-import { mappedBytes } from '../../native/index';
+import { mappedBytes } from '../../native/test-only';
 
 checkFdLeaks(t);
 

@@ -12,8 +12,9 @@ import { ChannelReader } from '../../protocol/channel-reader';
 import { CHANNEL_VERSION, FrameKind, type Frame } from '../../protocol/channel-frames';
 import { SocketStream } from '../../transport/socket-stream';
 import { FdByteStream } from '../../transport/fd-byte-stream';
-import { FdSocket } from '../../native/fd-socket';
-import { closeAll, dup, memfdCreate, socketpair } from '../../native/index';
+import { FdSocket } from '../../transport/fd-socket';
+import { closeAll, dup, memfdCreate } from '../../native/index';
+import { socketpair } from '../../native/test-only';
 
 checkFdLeaks(t);
 

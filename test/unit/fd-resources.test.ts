@@ -3,7 +3,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { classifyFd } from '../../link/fd-resources';
-import { memfdCreate, pipe2, socketpair } from '../../native/index';
+import { memfdCreate, pipe2 } from '../../native/index';
+import { socketpair } from '../../native/test-only';
 
 checkFdLeaks(t);
 

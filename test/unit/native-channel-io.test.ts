@@ -4,9 +4,10 @@ import { once } from 'node:events';
 import { ftruncateSync, writeSync } from 'node:fs';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { isOpen } from '../helpers/indexed-memfds';
-import { POLL, closeAll, dup, memfdCreate, pipe2, pollNow, recvmsg, sendfile, socketpair } from '../../native/index';
-import { FdSocket } from '../../native/fd-socket';
-import { FdStream } from '../../native/fd-stream';
+import { POLL, closeAll, dup, memfdCreate, pipe2, pollNow, recvmsg, sendfile } from '../../native/index';
+import { socketpair } from '../../native/test-only';
+import { FdSocket } from '../../transport/fd-socket';
+import { FdStream } from '../../transport/fd-stream';
 
 checkFdLeaks(t);
 

@@ -7,12 +7,13 @@ import { checkFdLeaks } from '../helpers/fd-leak';
 checkFdLeaks(t);
 
 const INDEX = JSON.stringify(join(__dirname, '../../native/index.js'));
-const SOCKET = JSON.stringify(join(__dirname, '../../native/fd-socket.js'));
+const TEST_ONLY = JSON.stringify(join(__dirname, '../../native/test-only.js'));
+const SOCKET = JSON.stringify(join(__dirname, '../../transport/fd-socket.js'));
 
 // Runs in a child with a low RLIMIT_NOFILE; prints one JSON line.
 const CHILD = `
 const fs = require('fs');
-const n = require(${INDEX});
+const n = { ...require(${INDEX}), ...require(${TEST_ONLY}) };
 const { FdSocket } = require(${SOCKET});
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 function fillFdTable(free) {

@@ -4,7 +4,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { POLL, close, closeAll, dup, flock, pipe2, pollNow, read, setNonBlocking, write } from '../../native/index';
+import { POLL, close, closeAll, dup, flock, pipe2, pollNow, read, write } from '../../native/index';
+import { setNonBlocking } from '../../native/test-only';
 
 checkFdLeaks(t);
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { DISCONNECT, FdWatcher, READABLE, WRITABLE, closeAll, pipe2, read, socketpair, write } from '../../native/index';
+import { FdWatcher, READABLE, WRITABLE, closeAll, pipe2, read, write } from '../../native/index';
+import { DISCONNECT, socketpair } from '../../native/test-only';
 
 checkFdLeaks(t);
 

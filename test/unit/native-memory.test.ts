@@ -7,10 +7,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { spawnSync } from 'node:child_process';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import {
-  F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, addSeals, closeAll, copyRows, getSeals, mappedBytes, memfdCreate, mmap, munmap,
-  recvmsg, sendmsg, socketpair,
-} from '../../native/index';
+import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, addSeals, closeAll, copyRows, memfdCreate, mmap, munmap, recvmsg, sendmsg } from '../../native/index';
+import { getSeals, mappedBytes, socketpair } from '../../native/test-only';
 
 checkFdLeaks(t);
 

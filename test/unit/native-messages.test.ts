@@ -3,7 +3,8 @@ import t from 'tap';
 import { join } from 'node:path';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { indexedMemfd, isOpen, memfdIndex } from '../helpers/indexed-memfds';
-import { MAX_FDS_PER_SENDMSG, closeAll, recvmsg, sendmsg, socketpair } from '../../native/index';
+import { MAX_FDS_PER_SENDMSG, closeAll, recvmsg, sendmsg } from '../../native/index';
+import { socketpair } from '../../native/test-only';
 
 checkFdLeaks(t);
 

@@ -4,12 +4,10 @@ import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import {
-  VMADDR_CID_HOST, accept, closeAll, isNativeError, pipe2, recvmsg, sendmsg, setSocketBuffers, socketError, socketpair, unixConnect, unixListen, vsockConnect,
-  vsockListen,
-} from '../../native/index';
-import { vsockConnectAsync } from '../../native/vsock-connect';
-import { FdSocket } from '../../native/fd-socket';
+import { accept, closeAll, isNativeError, pipe2, recvmsg, sendmsg, setSocketBuffers, socketError, unixConnect, unixListen, vsockListen } from '../../native/index';
+import { VMADDR_CID_HOST, socketpair, vsockConnect } from '../../native/test-only';
+import { vsockConnectAsync } from '../../transport/vsock-connect';
+import { FdSocket } from '../../transport/fd-socket';
 
 checkFdLeaks(t);
 

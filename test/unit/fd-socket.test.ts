@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { indexedMemfd, isOpen, memfdIndex } from '../helpers/indexed-memfds';
-import { closeAll, recvmsg, sendmsg, socketpair } from '../../native/index';
-import { FdSocket } from '../../native/fd-socket';
+import { closeAll, recvmsg, sendmsg } from '../../native/index';
+import { socketpair } from '../../native/test-only';
+import { FdSocket } from '../../transport/fd-socket';
 
 checkFdLeaks(t);
 

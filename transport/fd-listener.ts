@@ -1,7 +1,7 @@
 // FdListener: accepts connections on a listening socket fd (UNIX or AF_VSOCK) and emits FdSockets.
 import { EventEmitter } from 'node:events';
-import { FdWatcher, READABLE, VMADDR_CID_ANY, accept, closeAll, isNativeError, unixListen, vsockListen } from './index';
-import { checkFd, errnoError } from './errors';
+import { FdWatcher, READABLE, VMADDR_CID_ANY, accept, closeAll, isNativeError, unixListen, vsockListen } from '../native/index';
+import { checkFd, errnoError } from '../native/errors';
 import { FdSocket, type FdSocketOptions } from './fd-socket';
 
 /** Accept errors that only concern one connection: retry right away. */

@@ -1,8 +1,8 @@
 // Base of FdSocket and FdStream: readiness, read loop, queued writes with backpressure, close.
 import { EventEmitter } from 'node:events';
 import { readSync } from 'node:fs';
-import { FdWatcher, READABLE, WRITABLE, closeAll, isNativeError, sendfile, shutdownWrite, type NativeError } from './index';
-import { errnoError, invalidArgType, outOfRange } from './errors';
+import { FdWatcher, READABLE, WRITABLE, closeAll, isNativeError, sendfile, shutdownWrite, type NativeError } from '../native/index';
+import { errnoError, invalidArgType, outOfRange } from '../native/errors';
 import { WriteQueue, type FileRange } from './write-queue';
 
 export interface FdDuplexOptions {

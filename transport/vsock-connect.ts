@@ -1,6 +1,6 @@
 // vsockConnectAsync: an AF_VSOCK connect that waits on the event loop instead of blocking it.
-import { FdWatcher, WRITABLE, closeAll, socketError, vsockConnectStart } from './index';
-import { errnoError } from './errors';
+import { FdWatcher, WRITABLE, closeAll, socketError, vsockConnectStart } from '../native/index';
+import { errnoError } from '../native/errors';
 
 /** Resolves with a connected nonblocking, cloexec fd (the caller owns it) or rejects with a Node-style error. */
 export function vsockConnectAsync(cid: number, port: number): Promise<number> {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { closeAll, memfdCreate, unixConnect } from '../../native/index';
-import { FdListener } from '../../native/fd-listener';
-import { FdSocket } from '../../native/fd-socket';
+import { FdListener } from '../../transport/fd-listener';
+import { FdSocket } from '../../transport/fd-socket';
 
 checkFdLeaks(t);
 

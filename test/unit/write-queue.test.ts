@@ -1,7 +1,7 @@
 // WriteQueue: segments carry <= 28 fds and >= 1 byte, fds never travel later than their write allows.
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { WriteQueue } from '../../native/write-queue';
+import { WriteQueue } from '../../transport/write-queue';
 
 checkFdLeaks(t);
 

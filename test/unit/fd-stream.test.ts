@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { openSync } from 'node:fs';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { closeAll, pipe2, write } from '../../native/index';
-import { FdStream } from '../../native/fd-stream';
+import { FdStream } from '../../transport/fd-stream';
 
 checkFdLeaks(t);
 

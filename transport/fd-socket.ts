@@ -1,7 +1,7 @@
 // FdSocket: a connected nonblocking UNIX stream socket that carries fds with its bytes (SCM_RIGHTS).
 import { FdDuplex, type FdDuplexOptions } from './fd-duplex';
-import { MAX_FDS_PER_SENDMSG, closeAll, read, recvmsg, sendmsg, setSocketBuffers } from './index';
-import { checkFd, invalidArgType } from './errors';
+import { MAX_FDS_PER_SENDMSG, closeAll, read, recvmsg, sendmsg, setSocketBuffers } from '../native/index';
+import { checkFd, invalidArgType } from '../native/errors';
 
 export interface FdSocketOptions extends Omit<FdDuplexOptions, 'readable'> {
   /** SO_SNDBUF and SO_RCVBUF in bytes (capped by the kernel); default: the kernel's. */

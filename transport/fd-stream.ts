@@ -1,7 +1,7 @@
 // FdStream: nonblocking bytes over a plain fd (pipe end, /dev/virtio-ports/NAME), no fd passing.
 import { FdDuplex, type FdDuplexOptions } from './fd-duplex';
-import { read, write } from './index';
-import { checkFd } from './errors';
+import { read, write } from '../native/index';
+import { checkFd } from '../native/errors';
 
 export type FdStreamOptions = FdDuplexOptions;
 
