@@ -11,6 +11,8 @@ import { spawnManaged } from '../../harness/processes';
 import { repoRoot } from '../../harness/test-clients';
 
 checkFdLeaks(t);
+// every scenario on every path, real clients and compositors: longer than tap's default per file on a loaded 2-core machine
+t.setTimeout(600000);
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
