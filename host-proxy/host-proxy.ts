@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { Capability, CloseCode, DEFAULT_MAX_FRAME_SIZE, FrameKind, type Frame } from '../protocol/channel-frames';
 import type { Policy } from '../protocol/policy';
 import type { ProtocolRegistry } from '../protocol/registry';
-import { ChannelSession } from '../link/channel-session';
+import { ChannelSession, QUEUE_OVERFLOW } from '../link/channel-session';
 import type { LimitedLogger, LogBudget, Logger } from '../link/log';
 import { guestText } from '../protocol/log-text';
 import type { ByteStream } from '../transport/byte-stream';
@@ -142,16 +142,16 @@ export class HostProxy extends EventEmitter {
   /** Lines the guest causes, on the proxy's own prefix: within GUEST_LOG_BUDGET, channels' lines included. */
   private readonly guestLog: LimitedLogger;
 
-  constructor(private readonly o: HostProxyOptions) {
+  constructor(private readonly options: HostProxyOptions) {
     super();
-    this.guestLog = o.log.limited('', GUEST_LOG_BUDGET);
-    this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.guestLog = options.log.limited('', GUEST_LOG_BUDGET);
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.quota = new ShmQuota(this.limits.shmTotal, this.limits.shmPool);
     this.pipeQuota = new PipeQuota(this.limits.pipeBytes);
   }
 
   get compositorPath(): string {
-    return this.o.compositorPath;
+    return this.options.compositorPath;
   }
 
   get clientCount(): number {
@@ -172,23 +172,23 @@ export class HostProxy extends EventEmitter {
   }
 
   start(): void {
-    if (this.o.shm !== undefined) {
-      const fd = openSync(this.o.shm, 'r+');
+    if (this.options.shm !== undefined) {
+      const fd = openSync(this.options.shm, 'r+');
       const size = fstatSync(fd).size;
       if (size <= 0) {
         closeSync(fd);
-        throw new Error(`--shm ${this.o.shm} has no size; give the file behind the VM's shared-memory device`);
+        throw new Error(`--shm ${this.options.shm} has no size; give the file behind the VM's shared-memory device`);
       }
       this.region = { fd, size };
-      this.o.log.info(`shared-memory region ${this.o.shm}: ${size} bytes`);
+      this.options.log.info(`shared-memory region ${this.options.shm}: ${size} bytes`);
     }
-    this.o.log.info(`compositor ${this.o.compositorPath}`);
-    this.opener = openChannels(this.o.channel, {
+    this.options.log.info(`compositor ${this.options.compositorPath}`);
+    this.opener = openChannels(this.options.channel, {
       onStream: (s) => this.onStream(s),
       onEvent: (m) => this.guestLog.info(m),
       onError: (e) => {
-        this.o.log.error(e.message);
-        this.o.onChannelError?.(e);
+        this.options.log.error(e.message);
+        this.options.onChannelError?.(e);
       },
     });
   }
@@ -205,12 +205,12 @@ export class HostProxy extends EventEmitter {
     }
     const region = this.region;
     const session = new ChannelSession(stream, {
-      software: this.o.software,
+      software: this.options.software,
       capabilities: region === null ? 0 : Capability.SharedMemory,
       shmRegionSize: region?.size ?? 0,
       maxFrameSize: this.limits.frameSize,
       maxQueuedBytes: CHANNEL_QUEUE_BYTES,
-      helloTimeoutMs: isListenSpec(this.o.channel) ? this.o.helloTimeoutMs ?? HELLO_TIMEOUT_MS : undefined,
+      helloTimeoutMs: isListenSpec(this.options.channel) ? this.options.helloTimeoutMs ?? HELLO_TIMEOUT_MS : undefined,
     });
     this.unsettled.add(session);
     const ch: GuestChannel = { id, session, clients: new Map(), quota: this.quota, since: Date.now(), region: null };
@@ -252,7 +252,11 @@ export class HostProxy extends EventEmitter {
         log.end();
         return;
       }
-      log.info(`guest channel closed${err ? `: ${err.message}` : ''}; ${ch.clients.size} client(s) ended`);
+      const line = `guest channel closed${err ? `: ${err.message}` : ''}; ${ch.clients.size} client(s) ended`;
+      // each such drop costs the guest the channel's whole queue bound in unread traffic: no flood of lines, and
+      // the line the operator needs most must not be lost to the budget the flood before it used up
+      if ((err as NodeJS.ErrnoException | undefined)?.code === QUEUE_OVERFLOW) this.options.log.warn(`channel ${id}: ${line}`);
+      else log.info(line);
       for (const c of [...ch.clients.values()]) c.close('channel closed', null);
       const t = this.totals.closedChannelStats;
       t.framesIn += session.stats.framesIn;
@@ -304,7 +308,7 @@ export class HostProxy extends EventEmitter {
       }
       this.totals.clients++;
       const client = new HostClient(frame.conn, frame.description, {
-        registry: this.o.registry, policy: this.o.policy, session: ch.session, log, compositorPath: this.o.compositorPath,
+        registry: this.options.registry, policy: this.options.policy, session: ch.session, log, compositorPath: this.options.compositorPath,
         quota: ch.quota, pipeQuota: this.pipeQuota, hiddenLogged: new Set(), region: ch.region,
         limits: { objects: this.limits.objects, pools: this.limits.pools, fds: this.limits.fds },
         fdsInUse: () => this.fdsInUse(),

@@ -26,6 +26,9 @@ export interface SessionOptions {
   maxQueuedBytes?: number;
 }
 
+/** The code of the close error of a channel dropped for what it queued. */
+export const QUEUE_OVERFLOW = 'QUEUE_OVERFLOW';
+
 interface Pending {
   chunks: Uint8Array[];
   bytes: number;
@@ -220,7 +223,7 @@ export class ChannelSession extends EventEmitter {
   private checkQueueBound(): void {
     const held = this.queuedCost + this.stream.pendingBytes;
     if (this.closed || held <= this.maxQueuedBytes) return;
-    const err = new Error(`the peer does not read: ${held} bytes queued towards it, more than the ${this.maxQueuedBytes} allowed; channel dropped`);
+    const err = Object.assign(new Error(`the peer does not read: ${held} bytes queued towards it, more than the ${this.maxQueuedBytes} allowed; channel dropped`), { code: QUEUE_OVERFLOW });
     // closed (and the queues released) now, so nothing more is queued; 'close' once the caller is done
     this.closed = true;
     this.release();

@@ -178,21 +178,21 @@ function openCharDevice(path: string, name: string, signal?: AbortSignal, onWait
 }
 
 /** Connects, and connects again whenever the stream fails or closes, until close(). */
-function keepConnected(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
+function keepConnected(spec: ChannelSpec, options: OpenOptions): ChannelOpener {
   const name = describeSpec(spec);
-  const firstDelay = o.retryMs ?? 250;
+  const firstDelay = options.retryMs ?? 250;
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let current: ByteStream | null = null;
   let delay = firstDelay;
   let lastError = '';
   const retry = (): void => {
-    if (abort.signal.aborted || o.reconnect === false) return;
+    if (abort.signal.aborted || options.reconnect === false) return;
     timer = setTimeout(attempt, delay);
     delay = Math.min(delay * 2, MAX_RETRY_MS);
   };
   const attempt = (): void => {
-    const onWaiting = (): void => o.onEvent(`channel ${name}: no other end yet; waiting`);
+    const onWaiting = (): void => options.onEvent(`channel ${name}: no other end yet; waiting`);
     connectOnce(spec, abort.signal, onWaiting).then((stream) => {
       if (abort.signal.aborted) {
         stream.destroy();
@@ -201,17 +201,17 @@ function keepConnected(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
       const since = Date.now();
       lastError = '';
       current = stream;
-      o.onEvent(`channel ${name} connected`);
+      options.onEvent(`channel ${name} connected`);
       stream.once('close', () => {
         current = null;
         // a channel that was up for a while reconnects at once; one that keeps dropping backs off
         if (Date.now() - since >= MAX_RETRY_MS) delay = firstDelay;
         retry();
       });
-      o.onStream(stream);
+      options.onStream(stream);
     }, (err: Error) => {
       if (abort.signal.aborted) return;
-      if (err.message !== lastError) o.onEvent(`channel ${name}: ${err.message}; ${o.reconnect === false ? 'giving up' : 'retrying'}`);
+      if (err.message !== lastError) options.onEvent(`channel ${name}: ${err.message}; ${options.reconnect === false ? 'giving up' : 'retrying'}`);
       lastError = err.message;
       retry();
     });
@@ -249,14 +249,14 @@ function removeStaleSocket(path: string, name: string): void {
   throw Object.assign(new Error(`channel ${name}: a live process listens on ${path}`), { code: 'EADDRINUSE' });
 }
 
-function listenFailed(name: string, o: OpenOptions, e: Error): void {
+function listenFailed(name: string, options: OpenOptions, e: Error): void {
   const err = Object.assign(new Error(`channel ${name}: cannot listen: ${e.message}`), { code: (e as NodeJS.ErrnoException).code });
-  if (o.onError !== undefined) o.onError(err);
-  else o.onEvent(err.message);
+  if (options.onError !== undefined) options.onError(err);
+  else options.onEvent(err.message);
 }
 
 /** Listens; every accepted connection is a stream. Throws (synchronously or via onEvent) when it cannot listen. */
-function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
+function listen(spec: ChannelSpec, options: OpenOptions): ChannelOpener {
   const name = describeSpec(spec);
   switch (spec.kind) {
     case 'unix-listen': {
@@ -267,8 +267,8 @@ function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
       } catch (e) {
         throw Object.assign(new Error(`channel ${name}: cannot listen: ${(e as Error).message}`), { code: (e as NodeJS.ErrnoException).code });
       }
-      l.on('connection', (s) => o.onStream(new FdByteStream(s, `${name} peer`)));
-      l.on('error', (e: Error) => o.onEvent(`channel ${name}: ${e.message}`));
+      l.on('connection', (s) => options.onStream(new FdByteStream(s, `${name} peer`)));
+      l.on('error', (e: Error) => options.onEvent(`channel ${name}: ${e.message}`));
       return {
         close: () => {
           l.close();
@@ -281,12 +281,12 @@ function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
       };
     }
     case 'tcp-listen': {
-      const server: Server = createServer({ highWaterMark: SOCKET_HIGH_WATER }, (s) => o.onStream(new SocketStream(s, `${name} peer`)));
+      const server: Server = createServer({ highWaterMark: SOCKET_HIGH_WATER }, (s) => options.onStream(new SocketStream(s, `${name} peer`)));
       let listening = false;
       server.once('listening', () => {
         listening = true;
       });
-      server.on('error', (e) => (listening ? o.onEvent(`channel ${name}: ${e.message}`) : listenFailed(name, o, e)));
+      server.on('error', (e) => (listening ? options.onEvent(`channel ${name}: ${e.message}`) : listenFailed(name, options, e)));
       server.listen(spec.port, spec.host);
       return { close: () => void server.close() };
     }
@@ -296,8 +296,8 @@ function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
       wss.once('listening', () => {
         listening = true;
       });
-      wss.on('connection', (ws) => o.onStream(new WsStream(ws, `${name} peer`)));
-      wss.on('error', (e) => (listening ? o.onEvent(`channel ${name}: ${e.message}`) : listenFailed(name, o, e)));
+      wss.on('connection', (ws) => options.onStream(new WsStream(ws, `${name} peer`)));
+      wss.on('error', (e) => (listening ? options.onEvent(`channel ${name}: ${e.message}`) : listenFailed(name, options, e)));
       return { close: () => { for (const c of wss.clients) c.terminate(); wss.close(); } };
     }
     case 'vsock-listen': {
@@ -307,15 +307,15 @@ function listen(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
       } catch (e) {
         throw Object.assign(new Error(`channel ${name}: cannot listen: ${(e as Error).message}`), { code: (e as NodeJS.ErrnoException).code });
       }
-      l.on('connection', (s) => o.onStream(new FdByteStream(s, `${name} peer`)));
-      l.on('error', (e: Error) => o.onEvent(`channel ${name}: ${e.message}`));
+      l.on('connection', (s) => options.onStream(new FdByteStream(s, `${name} peer`)));
+      l.on('error', (e: Error) => options.onEvent(`channel ${name}: ${e.message}`));
       return { close: () => l.close() };
     }
     default:
-      return keepConnected(spec, o);
+      return keepConnected(spec, options);
   }
 }
 
-export function openChannels(spec: ChannelSpec, o: OpenOptions): ChannelOpener {
-  return listen(spec, o);
+export function openChannels(spec: ChannelSpec, options: OpenOptions): ChannelOpener {
+  return listen(spec, options);
 }

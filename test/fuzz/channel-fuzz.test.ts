@@ -188,8 +188,9 @@ t.test(`channel fuzz: ${SECONDS.toFixed(0)} s of mutated guest frames against th
   t.ok(await waitFor(() => pair.host.channels.size === 1, 10000), 'every fuzz channel is gone; the real guest\'s remains');
   t.ok(pair.guest.connected, 'the real guest kept its channel throughout');
   await weston.check();
-  if (weston.crashes === 0) t.equal(bystander.process.proc.exitCode, null, 'its client kept running');
-  else t.comment(`weston crashed ${weston.crashes} time(s) on what passed the host proxy (its own bugs; it was restarted and the proxy went on): ${weston.crashLogs.join(' || ')}`);
+  // a compositor crash on what passed the host proxy is a hole in the host's request model (DESIGN.md, trust boundary)
+  t.equal(weston.crashes, 0, `weston never crashed on what passed the host proxy${weston.crashes === 0 ? '' : `: ${weston.crashLogs.join(' || ')}`}`);
+  t.equal(bystander.process.proc.exitCode, null, 'its client kept running');
   t.ok((await waylandInfo(pair)).some((g) => g.interface === 'wl_compositor'), 'and the real guest still serves a new client');
   const fresh = await startGuest({ kind: 'unix', path: channelPath });
   try {

@@ -1,5 +1,5 @@
 // A weston behind a fixed path (a symlink) that is started again when it dies: hostile input that passes the
-// proxies can still crash weston 10 (its own bugs); the fuzzers count such crashes and go on.
+// proxies must not crash it, and the fuzzers fail on any crash; restarting lets a run go on and report every one.
 import { mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
