@@ -10,7 +10,7 @@ import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import { HEADER_SIZE, decodeArgs, encodeMessage, messageSizeAt, opcodeAt, readU32, type UntypedNewId } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgs, encodeMessage, messageEndIn, opcodeAt, readU32, type UntypedNewId } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import type { LimitedLogger, LogBudget, Logger } from '../link/log';
@@ -199,10 +199,8 @@ export class GuestClient {
     let res = 0;
     try {
       for (let off = 0; off < end;) {
-        const size = messageSizeAt(data, off);
-        if (size < 0 || off + size > end) throw new ProtocolError('BAD_MESSAGE_SIZE', 'partial message in a WAYLAND frame');
         const at = off;
-        off += size;
+        off = messageEndIn(data, at);
         const objectId = readU32(data, at);
         this.stats.events++;
         const entry = this.objects.event(objectId, opcodeAt(data, at));

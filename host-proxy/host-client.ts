@@ -9,7 +9,7 @@ import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import { HEADER_SIZE, decodeArgs, encodeMessage, messageSizeAt, opcodeAt, readU32 } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgs, encodeMessage, messageEndIn, opcodeAt, readU32 } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import { HostShortage } from '../link/host-shortage';
@@ -197,13 +197,8 @@ export class HostClient {
     let problem: string | null = null;
     try {
       for (let off = 0; off < end;) {
-        const size = messageSizeAt(data, off);
-        if (size < 0 || off + size > end) {
-          problem = 'a WAYLAND frame ends inside a message';
-          break;
-        }
         const at = off;
-        off += size;
+        off = messageEndIn(data, at);
         const objectId = readU32(data, at);
         this.stats.requests++;
         const entry = this.objects.request(objectId, opcodeAt(data, at));

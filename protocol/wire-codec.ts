@@ -54,6 +54,13 @@ export function messageSizeAt(buf: Uint8Array, offset: number, maxSize = DEFAULT
   return size;
 }
 
+/** Where the whole message at `offset` of a frame's bytes ends; throws BAD_MESSAGE_SIZE when no whole message starts there. */
+export function messageEndIn(data: Uint8Array, offset: number): number {
+  const size = messageSizeAt(data, offset);
+  if (size < 0 || offset + size > data.byteLength) throw new ProtocolError('BAD_MESSAGE_SIZE', `a WAYLAND frame ends inside a message at byte ${offset}`);
+  return offset + size;
+}
+
 /** The opcode of the message whose header is at `offset`. */
 export function opcodeAt(buf: Uint8Array, offset: number): number {
   return buf[offset + 4] | (buf[offset + 5] << 8);

@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { decodeOne, wholeMessages } from '../helpers/wire-messages';
-import { decodeArgs, encodeMessage, messageSizeAt, opcodeAt, readU32 } from '../../protocol/wire-codec';
+import { decodeArgs, encodeMessage, messageEndIn, messageSizeAt, opcodeAt, readU32 } from '../../protocol/wire-codec';
 import { MessageBuffer } from '../../protocol/message-buffer';
 import { ProtocolError } from '../../protocol/protocol-error';
 import type { MessageSpec } from '../../protocol/types';
@@ -172,4 +172,13 @@ t.test('messageSizeAt and the header fields', (t) => {
   expectCode(t, 'BAD_MESSAGE_SIZE', () => messageSizeAt(hex('01000000 00000a00'), 0), 'size not a multiple of 4');
   t.equal(readU32(hex('ffffffff'), 0), 0xffffffff, 'unsigned');
   t.end();
+});
+
+t.test('messageEndIn: the end of each whole message of a frame, BAD_MESSAGE_SIZE for a cut or impossible one', async (t) => {
+  const two = Buffer.concat([hex(GET_REGISTRY_HEX), hex(GET_REGISTRY_HEX)]);
+  t.equal(messageEndIn(two, 0), 12);
+  t.equal(messageEndIn(two, 12), 24);
+  expectCode(t, 'BAD_MESSAGE_SIZE', () => messageEndIn(two.subarray(0, 20), 12), 'a message cut by the frame end');
+  expectCode(t, 'BAD_MESSAGE_SIZE', () => messageEndIn(two.subarray(0, 16), 12), 'a header cut by the frame end');
+  expectCode(t, 'BAD_MESSAGE_SIZE', () => messageEndIn(hex('01000000 00000600'), 0), 'a size no message has');
 });
