@@ -8,7 +8,8 @@ import { createLogger } from '../../link/log';
 import { Policy, type PolicyFile } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
 import type { ChannelSpec } from '../../transport/channel-spec';
-import type { ClientEnv } from '../../harness/compositors';
+import { startWeston, type ClientEnv, type Compositor } from '../../harness/compositors';
+import type { Test } from 'tap';
 import { sleep } from '../../harness/processes';
 
 export interface ProxyPair {
@@ -69,4 +70,24 @@ export async function startProxyPair(o: PairOptions): Promise<ProxyPair> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** weston headless and both proxies in front of it for a whole test file: its fields are set before the first test. */
+export interface WestonPair {
+  weston: Compositor;
+  pair: ProxyPair;
+}
+
+/** Starts weston and a proxy pair before the file's tests and stops both at its teardown. */
+export function westonPairForFile(t: Test, options: Omit<PairOptions, 'compositorPath'> = {}): WestonPair {
+  const fixture = {} as WestonPair;
+  t.before(async () => {
+    fixture.weston = await startWeston();
+    fixture.pair = await startProxyPair({ ...options, compositorPath: fixture.weston.socketPath });
+  });
+  t.teardown(async () => {
+    await fixture.pair?.stop();
+    await fixture.weston?.stop();
+  });
+  return fixture;
 }

@@ -2,8 +2,7 @@
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../../harness/compositors';
-import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
+import { westonPairForFile } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { RawGuest, request } from '../helpers/raw-guest';
 import { waylandInfo } from '../../harness/test-clients';
@@ -15,30 +14,20 @@ import { ProtocolRegistry } from '../../protocol/registry';
 
 checkFdLeaks(t);
 
-/** What weston 10 posts for wl_surface.set_buffer_scale(0), a check the host leaves to the compositor. */
+/** What fixture.weston 10 posts for wl_surface.set_buffer_scale(0), a check the host leaves to the compositor. */
 const SCALE_ERROR = /buffer scale must be at least one/;
 
-let weston: Compositor;
-let pair: ProxyPair;
-
-t.before(async () => {
-  weston = await startWeston();
-  pair = await startProxyPair({ compositorPath: weston.socketPath });
-});
-t.teardown(async () => {
-  await pair?.stop();
-  await weston?.stop();
-});
+const fixture = westonPairForFile(t);
 
 function onlyHostClient(): HostClient {
-  const all = [...pair.host.channels.values()].flatMap((ch) => [...ch.clients.values()]);
+  const all = [...fixture.pair.host.channels.values()].flatMap((ch) => [...ch.clients.values()]);
   if (all.length !== 1) throw new Error(`expected one host client, found ${all.length}`);
   return all[0];
 }
 
 /**
  * The race, made certain: the host stops reading the compositor (as it does while the channel is
- * congested), the guest's request makes weston post an error and hang up, and `poke` keeps sending
+ * congested), the guest's request makes fixture.weston post an error and hang up, and `poke` keeps sending
  * requests until one finds the compositor gone (EPIPE). `done` says when to stop poking.
  */
 async function provokeWhilePaused(t: Test, poke: () => void, done: () => boolean): Promise<void> {
@@ -50,8 +39,8 @@ async function provokeWhilePaused(t: Test, poke: () => void, done: () => boolean
   clearInterval(timer);
 }
 
-t.test('a guest client gets weston\'s error for a zero buffer scale, although the host\'s next write failed with EPIPE', async (t) => {
-  const c = new RawClient(pair.socketPath);
+t.test('a guest client gets fixture.weston\'s error for a zero buffer scale, although the host\'s next write failed with EPIPE', async (t) => {
+  const c = new RawClient(fixture.pair.socketPath);
   t.teardown(() => c.close());
   const reg = await c.getRegistry();
   const compositor = c.bind(reg, 'wl_compositor', 4);
@@ -63,16 +52,16 @@ t.test('a guest client gets weston\'s error for a zero buffer scale, although th
   await provokeWhilePaused(t, () => c.send(1, 'sync', [0]), () => c.closed || c.error() !== undefined);
   const error = c.error();
   t.ok(error !== undefined, 'the client got wl_display.error');
-  t.equal(error?.args[1], 0, 'with weston\'s code (wl_surface.error.invalid_scale)');
+  t.equal(error?.args[1], 0, 'with fixture.weston\'s code (wl_surface.error.invalid_scale)');
   t.match(String(error?.args[2]), SCALE_ERROR, `and its message: ${String(error?.args[2])}`);
   t.ok(await c.until(() => c.closed), 'then the connection closed');
-  t.ok(pair.logs.some((l) => /host channel \d+ client \d+: warn: compositor error: wl_display#1\.error\(.*buffer scale must be at least one/.test(l)), 'the host logged the error');
-  t.ok(await waitFor(() => pair.host.clientCount === 0 && pair.guest.clientCount === 0), 'both proxies dropped the client');
-  t.ok((await waylandInfo(pair)).some((g) => g.interface === 'wl_compositor'), 'the next client is served');
+  t.ok(fixture.pair.logs.some((l) => /host channel \d+ client \d+: warn: compositor error: wl_display#1\.error\(.*buffer scale must be at least one/.test(l)), 'the host logged the error');
+  t.ok(await waitFor(() => fixture.pair.host.clientCount === 0 && fixture.pair.guest.clientCount === 0), 'both proxies dropped the client');
+  t.ok((await waylandInfo(fixture.pair)).some((g) => g.interface === 'wl_compositor'), 'the next client is served');
 });
 
 t.test('a raw channel peer sees the WAYLAND frame with wl_display.error before the CLOSE frame', async (t) => {
-  const g = await RawGuest.attach(join(pair.env.XDG_RUNTIME_DIR, 'channel'));
+  const g = await RawGuest.attach(join(fixture.pair.env.XDG_RUNTIME_DIR, 'channel'));
   t.teardown(() => g.destroy());
   const globals = await g.openWithRegistry(1);
   const compositor = g.newId(1);
@@ -103,5 +92,5 @@ t.test('a raw channel peer sees the WAYLAND frame with wl_display.error before t
   });
   t.ok(errorAt >= 0 && errorAt < closeAt, `wl_display.error came in frame ${errorAt}, before the CLOSE in frame ${closeAt}`);
   t.match(message, SCALE_ERROR, message);
-  t.ok(await waitFor(() => pair.host.clientCount === 0), 'the host dropped the client');
+  t.ok(await waitFor(() => fixture.pair.host.clientCount === 0), 'the host dropped the client');
 });

@@ -4,8 +4,7 @@
 import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../../harness/compositors';
-import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
+import { startProxyPair, westonPairForFile } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { describeSearch, findPattern, patternPixel, screenshot } from '../helpers/screenshot';
 import { dup, memfdCreate } from '../../native/index';
@@ -17,20 +16,10 @@ const W = 160;
 const H = 120;
 const STRIDE = W * 4;
 const BUFFER_BYTES = STRIDE * H;
-let weston: Compositor;
-let pair: ProxyPair;
-
-t.before(async () => {
-  weston = await startWeston();
-  pair = await startProxyPair({ compositorPath: weston.socketPath });
-});
-t.teardown(async () => {
-  await pair?.stop();
-  await weston?.stop();
-});
+const fixture = westonPairForFile(t);
 
 function guestClients(): GuestClient[] {
-  return [...(pair.guest as unknown as { clients: Map<number, GuestClient> }).clients.values()];
+  return [...(fixture.pair.guest as unknown as { clients: Map<number, GuestClient> }).clients.values()];
 }
 
 /** The pattern with a square of side 8 at (x, y) in `color`, or the pattern alone. */
@@ -46,7 +35,7 @@ function paint(fd: number, base: number, pixel: (x: number, y: number) => number
 
 /** A toplevel with a pool of `buffers` buffers (at least `poolBytes`); commit() paints a buffer, damages all of it and waits for its frame. */
 async function window(buffers: number, poolBytes = buffers * BUFFER_BYTES) {
-  const c = new RawClient(pair.socketPath);
+  const c = new RawClient(fixture.pair.socketPath);
   const { surface, shm } = await c.toplevel();
   const fd = memfdCreate('diff-test');
   ftruncateSync(fd, poolBytes);
@@ -88,7 +77,7 @@ t.test('damage of everything for a small change: only the change crosses, and th
   t.ok(sent < damaged / 20, `sent ${sent} of ${damaged} damaged bytes`);
   t.equal(s.shmBytesUnchanged - before.shmBytesUnchanged, damaged - sent, 'the rest counted as unchanged');
   t.equal(typeof w.guest().shm.tracker.allPools()[0]!.diff, 'object', 'diffing stays on');
-  const found = findPattern(await screenshot(weston), W, H, picture(last));
+  const found = findPattern(await screenshot(fixture.weston), W, H, picture(last));
   t.ok(found.position !== null, `the host shows the last frame: ${describeSearch(found)}`);
   t.equal(w.c.error(), undefined, 'no protocol error');
   w.close();
@@ -123,7 +112,7 @@ t.test('a client that changes every byte: diffing switches off, the damage goes 
   const sentBefore = w.guest().stats.shmBytes;
   await w.commit(0, picture(null));
   t.equal(w.guest().stats.shmBytes - sentBefore, BUFFER_BYTES, 'the next commit sends its whole damage');
-  const found = findPattern(await screenshot(weston), W, H, picture(null));
+  const found = findPattern(await screenshot(fixture.weston), W, H, picture(null));
   t.ok(found.position !== null, `the host shows it: ${describeSearch(found)}`);
   w.close();
 });
@@ -144,7 +133,7 @@ t.test('a pool that grows: the shadow grows with it, and a buffer in the new par
   await w.c.until(() => w.c.events.some((e) => e.objectId === cb && e.name === 'done'));
   const diff = w.guest().shm.tracker.allPools()[0]!.diff;
   t.ok(typeof diff === 'object' && diff.shadow.byteLength === 2 * BUFFER_BYTES, 'the shadow covers the grown pool');
-  const found = findPattern(await screenshot(weston), W, H, picture(square));
+  const found = findPattern(await screenshot(fixture.weston), W, H, picture(square));
   t.ok(found.position !== null, `the host shows the new buffer: ${describeSearch(found)}`);
   t.equal(w.c.error(), undefined, 'no protocol error');
   w.close();
@@ -157,14 +146,14 @@ t.test('a pool too large to keep a copy of is not compared: its damage goes out 
   await w.commit(0, picture(null));
   t.equal(w.guest().shm.tracker.allPools()[0]!.diff, 'off', 'no shadow for a 129 MiB pool');
   t.equal(w.guest().stats.shmBytes - sentBefore, BUFFER_BYTES, 'an unchanged frame is sent whole');
-  const found = findPattern(await screenshot(weston), W, H, picture(null));
+  const found = findPattern(await screenshot(fixture.weston), W, H, picture(null));
   t.ok(found.position !== null, `the host shows it: ${describeSearch(found)}`);
   w.close();
 });
 
 t.test('rectangles with rows wider than the host allows in a frame go out in pieces, compared or not', async (t) => {
   // a host that takes frames of at most 8 KiB; rows of 8160 bytes in a 16800-byte stride are a narrow rectangle
-  const small = await startProxyPair({ compositorPath: weston.socketPath, limits: { frameSize: 8192 } });
+  const small = await startProxyPair({ compositorPath: fixture.weston.socketPath, limits: { frameSize: 8192 } });
   t.teardown(() => small.stop());
   const width = 4200;
   const height = 4;

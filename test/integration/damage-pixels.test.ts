@@ -2,8 +2,7 @@
 import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../../harness/compositors';
-import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
+import { westonPairForFile } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { describeSearch, findPattern, patternPixel, screenshot } from '../helpers/screenshot';
 import { dup, memfdCreate } from '../../native/index';
@@ -13,17 +12,7 @@ checkFdLeaks(t);
 const W = 160;
 const H = 120;
 const STRIDE = W * 4;
-let weston: Compositor;
-let pair: ProxyPair;
-
-t.before(async () => {
-  weston = await startWeston();
-  pair = await startProxyPair({ compositorPath: weston.socketPath });
-});
-t.teardown(async () => {
-  await pair?.stop();
-  await weston?.stop();
-});
+const fixture = westonPairForFile(t);
 
 interface Rect { x: number; y: number; w: number; h: number }
 const inside = (r: Rect, x: number, y: number): boolean => x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h;
@@ -46,7 +35,7 @@ function paint(fd: number, base: number, pixel: (x: number, y: number) => number
 }
 
 t.test('narrow and wide damage on alternating buffers', async (t) => {
-  const c = new RawClient(pair.socketPath);
+  const c = new RawClient(fixture.pair.socketPath);
   const { surface, shm } = await c.toplevel();
 
   const fd = memfdCreate('damage-test');
@@ -73,7 +62,7 @@ t.test('narrow and wide damage on alternating buffers', async (t) => {
   changes.push(wide);
   // buffer 1 last showed the frame before `narrow`: the client repaints both, but damages only `wide`
   await frame(1, wide, [narrow, wide]);
-  const found = findPattern(await screenshot(weston), W, H, picture(changes));
+  const found = findPattern(await screenshot(fixture.weston), W, H, picture(changes));
   t.ok(found.position !== null, `the host shows both changes: ${describeSearch(found)}`);
   t.equal(c.error(), undefined, 'no protocol error');
   closeSync(fd);

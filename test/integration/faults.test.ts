@@ -9,7 +9,7 @@ import { checkFdLeaks } from '../helpers/fd-leak';
 import { startWeston, type Compositor } from '../../harness/compositors';
 import { startGuest, type LoneGuest } from '../helpers/guest-only';
 import { spawnManaged, type Managed } from '../../harness/processes';
-import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
+import { startProxyPair } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { Relay } from '../helpers/relay';
 import { buildTestClients, repoRoot, startPatternClient, waylandInfo, type PatternClient, type TestClients } from '../../harness/test-clients';

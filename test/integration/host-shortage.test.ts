@@ -4,8 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import t from 'tap';
 import { checkFdLeaks, openFds } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../../harness/compositors';
-import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
+import { westonPairForFile } from '../helpers/proxy-pair';
 import { RawGuest } from '../helpers/raw-guest';
 import { waylandInfo } from '../../harness/test-clients';
 import { fdCount, waitFor } from '../helpers/wait';
@@ -14,17 +13,7 @@ import { CloseCode, FrameKind, PipeMode, type Frame } from '../../protocol/chann
 
 checkFdLeaks(t);
 
-let weston: Compositor;
-let pair: ProxyPair;
-
-t.before(async () => {
-  weston = await startWeston();
-  pair = await startProxyPair({ compositorPath: weston.socketPath });
-});
-t.teardown(async () => {
-  await pair?.stop();
-  await weston?.stop();
-});
+const fixture = westonPairForFile(t);
 
 t.test('HostShortage.from names EMFILE, ENFILE, ENOMEM and ENOSPC, and nothing else', async (t) => {
   const err = (code: string): Error => Object.assign(new Error(`memfd_create ${code}`), { code });
@@ -55,7 +44,7 @@ async function withoutFreeFds(during: () => Promise<void>): Promise<void> {
 }
 
 t.test('PIPE_OPEN, SHM_CREATE and FILE_CREATE while the host has no fd left: QUOTA_EXCEEDED, "host out of fds", not a guest violation', async (t) => {
-  const g = await RawGuest.attach(join(pair.env.XDG_RUNTIME_DIR, 'channel'));
+  const g = await RawGuest.attach(join(fixture.pair.env.XDG_RUNTIME_DIR, 'channel'));
   t.teardown(() => g.destroy());
   for (const conn of [1, 2, 3]) await g.openWithRegistry(conn);
   const baseFds = fdCount();
@@ -74,9 +63,9 @@ t.test('PIPE_OPEN, SHM_CREATE and FILE_CREATE while the host has no fd left: QUO
     t.equal(close?.code, CloseCode.QuotaExceeded, `${FrameKind[frame.kind]}: QUOTA_EXCEEDED`);
     t.match(close?.reason, reason, String(close?.reason));
   }
-  t.ok(pair.logs.some((l) => /client 2: warn: host short of resources, client ended \(not the guest's fault\): host out of fds \(EMFILE/.test(l)), 'the host logged a host-side condition');
-  t.notOk(pair.logs.some((l) => /guest protocol violation.*EMFILE/.test(l)), 'and called none of it a guest violation');
-  t.ok(await waitFor(() => pair.host.clientCount === 0), 'the three clients are gone');
+  t.ok(fixture.pair.logs.some((l) => /client 2: warn: host short of resources, client ended \(not the guest's fault\): host out of fds \(EMFILE/.test(l)), 'the host logged a host-side condition');
+  t.notOk(fixture.pair.logs.some((l) => /guest protocol violation.*EMFILE/.test(l)), 'and called none of it a guest violation');
+  t.ok(await waitFor(() => fixture.pair.host.clientCount === 0), 'the three clients are gone');
   t.ok(await waitFor(() => fdCount() <= baseFds - 3), 'their fds too (three compositor connections)');
-  t.ok((await waylandInfo(pair)).some((x) => x.interface === 'wl_compositor'), 'with fds again, the next client is served');
+  t.ok((await waylandInfo(fixture.pair)).some((x) => x.interface === 'wl_compositor'), 'with fds again, the next client is served');
 });
