@@ -22,6 +22,7 @@ import { WaylandIntake } from '../link/wayland-intake';
 import { ClientFds } from './client-fds';
 import type { HostClientStats, HostClientStatus } from './client-status';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
+import { postedErrorEvent } from './posted-error';
 import { RequestModel } from './request-model';
 import { XdgPopups, type PopupOutcome } from './xdg-popups';
 
@@ -182,6 +183,9 @@ export class HostClient {
       }
       if (!(e instanceof ProtocolError)) throw e;
       problem = `${e.code}: ${e.message}`;
+      // the guest client gets the error a conforming compositor would post, then the close
+      const event = e.posted === undefined ? null : postedErrorEvent(this.ctx.registry, e.posted, e.message);
+      if (event !== null) this.batch.add(event);
     }
     if (problem !== null) this.violation(problem);
   }

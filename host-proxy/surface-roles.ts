@@ -121,5 +121,5 @@ export class SurfaceRoles {
 /** `xmlError`: the protocol's error for it, `interface.entry`. */
 function refuse(request: string, id: number, why: string, xmlError: string): never {
   const [iface, req] = request.split('.');
-  throw new ProtocolError('BAD_ARGUMENT', `${iface}#${id}.${req}: ${why} (${xmlError})`);
+  throw new ProtocolError('BAD_ARGUMENT', `${iface}#${id}.${req}: ${why} (${xmlError})`, { objectId: id, entry: xmlError });
 }

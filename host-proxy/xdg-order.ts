@@ -18,9 +18,11 @@ export class XdgOrder {
 
   /** Records request `name` (`iface.request`) to object `id`, or throws BAD_ARGUMENT when it breaks the order; ignores other requests. */
   check(name: string, id: number, args: readonly ArgValue[]): void {
-    const refuse = (what: string): never => {
+    /** `entry`: the XML error a compositor posts on this object, where xdg-shell names one. */
+    const refuse = (what: string, entry?: string): never => {
       const [iface, request] = name.split('.');
-      throw new ProtocolError('BAD_ARGUMENT', `${iface}#${id}.${request} while ${what} (xdg-shell: defunct role object or surfaces)`);
+      throw new ProtocolError('BAD_ARGUMENT', `${iface}#${id}.${request} while ${what} (${entry ?? 'xdg-shell: defunct role object or surfaces'})`,
+        entry === undefined ? undefined : { objectId: id, entry });
     };
     switch (name) {
       case 'xdg_wm_base.get_xdg_surface':
@@ -28,7 +30,7 @@ export class XdgOrder {
         break;
       case 'xdg_surface.get_toplevel':
       case 'xdg_surface.get_popup':
-        if (this.constructed.has(id)) refuse('it had a role already (already_constructed)');
+        if (this.constructed.has(id)) refuse('it had a role already', 'xdg_surface.already_constructed');
         this.constructed.add(id);
         this.roles.set(args[0] as number, id);
         break;
@@ -37,12 +39,12 @@ export class XdgOrder {
         this.roles.delete(id);
         break;
       case 'xdg_surface.destroy':
-        for (const x of this.roles.values()) if (x === id) refuse('its xdg_toplevel or xdg_popup is alive');
+        for (const x of this.roles.values()) if (x === id) refuse('its xdg_toplevel or xdg_popup is alive', 'xdg_surface.defunct_role_object');
         this.surfaces.delete(id);
         this.constructed.delete(id);
         break;
       case 'xdg_wm_base.destroy':
-        for (const x of this.surfaces.values()) if (x.wm === id) refuse('xdg_surface objects made from it are alive');
+        for (const x of this.surfaces.values()) if (x.wm === id) refuse('xdg_surface objects made from it are alive', 'xdg_wm_base.defunct_surfaces');
         break;
       case 'wl_surface.destroy':
         for (const x of this.surfaces.values()) if (x.surface === id) refuse('its xdg_surface is alive');

@@ -82,7 +82,7 @@ export class XdgPopups {
       case 'xdg_surface.set_window_geometry': {
         // weston 10 freed this xdg_surface's state with its role object, and dereferences it here
         const role = this.surfaces.get(id)?.role;
-        if (role === 'destroyed') throw new ProtocolError('BAD_ARGUMENT', `xdg_surface#${id}.${name.split('.')[1]}: its role object was destroyed (xdg_surface.not_constructed)`);
+        if (role === 'destroyed') throw new ProtocolError('BAD_ARGUMENT', `xdg_surface#${id}.${name.split('.')[1]}: its role object was destroyed (xdg_surface.not_constructed)`, { objectId: id, entry: 'xdg_surface.not_constructed' });
         return role === 'dismissed' ? outcome(true) : null;
       }
       case 'xdg_surface.destroy': {

@@ -17,10 +17,16 @@ export type ProtocolErrorCode =
   | 'BAD_VERSION'
   | 'BAD_NEW_ID';
 
+/** The error a conforming compositor posts for a request it refuses: on `objectId`, the XML entry `iface.entry`. */
+export interface PostedError {
+  objectId: number;
+  entry: string;
+}
+
 export class ProtocolError extends Error {
   readonly code: ProtocolErrorCode;
 
-  constructor(code: ProtocolErrorCode, message: string) {
+  constructor(code: ProtocolErrorCode, message: string, readonly posted?: PostedError) {
     super(message);
     this.name = 'ProtocolError';
     this.code = code;
