@@ -198,7 +198,6 @@ export class HostClient {
     let edits: EditedMessages | null = null;
     const fds: number[] = [];
     let res = 0;
-    let problem: string | null = null;
     try {
       for (let off = 0; off < end;) {
         const at = off;
@@ -225,14 +224,13 @@ export class HostClient {
         if (popup !== null) replacement = this.applyPopupOutcome(popup, replacement);
         (edits ??= new EditedMessages(data)).replace(at, off, replacement);
       }
-      if (problem === null && res !== frame.resources.length) problem = `${frame.resources.length - res} resources without an fd argument`;
     } catch (e) {
       closeAll(fds);
       throw e;
     }
-    if (problem !== null) {
+    if (res !== frame.resources.length) {
       closeAll(fds);
-      return problem;
+      return `${frame.resources.length - res} resources without an fd argument`;
     }
     const bytes = edits === null ? data : edits.bytes();
     if (bytes.byteLength > 0) this.socket?.write(bytes, fds);
