@@ -1,17 +1,13 @@
 // A hostile guest speaking raw channel frames: each violation ends that client or channel, never the host proxy.
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../../harness/compositors';
+import { startWeston } from '../../harness/compositors';
+import { startHostSite, type HostSite } from '../helpers/host-site';
 import { sleep } from '../../harness/processes';
 import { HostProxy } from '../../host-proxy/host-proxy';
 import { ChannelSession } from '../../link/channel-session';
-import { createLogger } from '../../link/log';
 import { CloseCode, FrameKind, type CloseFrame, type Frame } from '../../protocol/channel-frames';
-import { Policy } from '../../protocol/policy';
 import { ProtocolRegistry } from '../../protocol/registry';
 import { encodeMessage, type ArgValue } from '../../protocol/wire-codec';
 import { decodeMessage, wholeMessages } from '../helpers/wire-messages';
@@ -21,26 +17,21 @@ import { mappedBytes } from '../../native/test-only';
 checkFdLeaks(t);
 
 const registry = ProtocolRegistry.builtin();
-let weston: Compositor;
+let site: HostSite;
 let host: HostProxy;
-let dir: string;
+let channelPath: string;
 const logs: string[] = [];
 
 t.before(async () => {
-  weston = await startWeston();
-  dir = mkdtempSync(join(tmpdir(), 'wayvio-hostile-'));
-  host = new HostProxy({
-    channel: { kind: 'unix-listen', path: join(dir, 'channel') }, compositorPath: weston.socketPath, registry,
-    policy: new Policy(), log: createLogger('host', { level: 'debug', write: (l) => { logs.push(l); if (process.env.WAYVIO_TEST_LOG === '1') process.stderr.write(l + '\n'); } }), software: 'host under attack',
-  });
-  host.start();
+  site = startHostSite(await startWeston(), { write: (l) => {
+    logs.push(l);
+    if (process.env.WAYVIO_TEST_LOG === '1') process.stderr.write(l + '\n');
+  } });
+  host = site.host;
+  channelPath = site.channel;
   await sleep(50);
 });
-t.teardown(async () => {
-  host.stop();
-  await weston.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+t.teardown(() => site?.stop());
 
 interface Guest {
   session: ChannelSession;
@@ -49,7 +40,7 @@ interface Guest {
 }
 
 async function attach(): Promise<Guest> {
-  const socket = connect(join(dir, 'channel'));
+  const socket = connect(channelPath);
   await new Promise((r) => socket.once('connect', r));
   const session = new ChannelSession(new SocketStream(socket, 'hostile'), { software: 'hostile guest' });
   const frames: Frame[] = [];
@@ -172,7 +163,7 @@ t.test('resource abuse ends the client with a clear reason', async (t) => {
 });
 
 t.test('garbage on the channel ends that channel; the host serves the next one', async (t) => {
-  const raw = connect(join(dir, 'channel'));
+  const raw = connect(channelPath);
   await new Promise((r) => raw.once('connect', r));
   raw.resume();
   raw.write(Buffer.from('this is not a wayvio channel at all, just noise....'));

@@ -1,19 +1,14 @@
 // A hostile channel peer floods the host's log: lines stay within the guest's log budget, escaped, and the next guest is logged.
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startWeston, type Compositor } from '../../harness/compositors';
+import { startWeston } from '../../harness/compositors';
+import { startHostSite, type HostSite } from '../helpers/host-site';
 import { sleep } from '../../harness/processes';
 import { RawGuest, request } from '../helpers/raw-guest';
 import { GUEST_LOG_BUDGET, HostProxy } from '../../host-proxy/host-proxy';
 import { ChannelSession } from '../../link/channel-session';
-import { createLogger } from '../../link/log';
 import { CloseCode, FrameKind } from '../../protocol/channel-frames';
-import { Policy } from '../../protocol/policy';
-import { ProtocolRegistry } from '../../protocol/registry';
 import { SocketStream } from '../../transport/socket-stream';
 
 checkFdLeaks(t);
@@ -26,32 +21,22 @@ const HOSTILE = hostileString(4000);
 /** Characters that must never reach a log line raw. */
 const RAW_UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 
-const registry = ProtocolRegistry.builtin();
-let weston: Compositor;
+let site: HostSite;
 let host: HostProxy;
-let dir: string;
+let channelPath: string;
 const logs: { at: number; line: string }[] = [];
 
 t.before(async () => {
-  weston = await startWeston();
-  dir = mkdtempSync(join(tmpdir(), 'wayvio-logs-'));
-  host = new HostProxy({
-    channel: { kind: 'unix-listen', path: join(dir, 'channel') }, compositorPath: weston.socketPath, registry, policy: new Policy(),
-    log: createLogger('host', { level: 'debug', write: (line) => logs.push({ at: performance.now(), line }) }),
-    software: 'host under a log flood', limits: { clients: 3, channels: 4 },
-  });
-  host.start();
+  site = startHostSite(await startWeston(), { write: (line) => logs.push({ at: performance.now(), line }), software: 'host under a log flood', limits: { clients: 3, channels: 4 } });
+  host = site.host;
+  channelPath = site.channel;
   await sleep(50);
 });
-t.teardown(async () => {
-  host.stop();
-  await weston.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+t.teardown(() => site?.stop());
 
 /** A channel whose HELLO carries `software`; resolves once the handshake is done or the host refused it. */
 async function hello(software: string): Promise<ChannelSession> {
-  const socket = connect(join(dir, 'channel'));
+  const socket = connect(channelPath);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('error', reject);
@@ -84,7 +69,7 @@ t.test('a flood of guest-caused lines stays within the log budget, escaped, and 
 
   // OPENs past --max-clients, each refused with a line naming the hostile description
   const opener = async (): Promise<void> => {
-    const g = await RawGuest.attach(join(dir, 'channel'));
+    const g = await RawGuest.attach(channelPath);
     await g.openWithRegistry(1);
     await g.openWithRegistry(2);
     for (let conn = 1000; performance.now() < end; conn++) {
@@ -99,7 +84,7 @@ t.test('a flood of guest-caused lines stays within the log budget, escaped, and 
   };
   // protocol violations, each ending a client with a line and a dump of its last messages
   const violator = async (): Promise<void> => {
-    const g = await RawGuest.attach(join(dir, 'channel'));
+    const g = await RawGuest.attach(channelPath);
     for (let conn = 1; performance.now() < end; conn++) {
       g.send({ kind: FrameKind.Open, conn, description: HOSTILE });
       g.wayland(conn, [request('wl_display', 'get_registry', 1, [2]), request('wl_display', 'sync', 1, [3]), request('wl_display', 'sync', 99, [4])]);
@@ -143,7 +128,7 @@ t.test('a flood of guest-caused lines stays within the log budget, escaped, and 
   forger.close(CloseCode.Normal, 'done');
   await new Promise<void>((r) => (forger.isClosed ? r() : forger.once('close', () => r())));
   forger.destroy();
-  const next = await RawGuest.attach(join(dir, 'channel'));
+  const next = await RawGuest.attach(channelPath);
   const offered = await next.openWithRegistry(50);
   t.ok(offered.has('wl_compositor'), 'the next guest is served: the host and the compositor are alive');
   t.ok(await next.roundtrip(50), 'and the compositor answers');

@@ -1,59 +1,31 @@
 // A hostile guest against the pools the compositor maps: reused resource ids and pool floods leave weston and sway alive and bounded.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { startSway, startWeston, type Compositor } from '../../harness/compositors';
+import { startSway, startWeston } from '../../harness/compositors';
+import { startHostSite, type HostSite } from '../helpers/host-site';
 import { RawGuest, request } from '../helpers/raw-guest';
 import { sleep } from '../../harness/processes';
 import { fdCount, waitFor } from '../helpers/wait';
 import { HostProxy } from '../../host-proxy/host-proxy';
-import { createLogger } from '../../link/log';
 import { CloseCode, FrameKind } from '../../protocol/channel-frames';
-import { Policy } from '../../protocol/policy';
-import { ProtocolRegistry } from '../../protocol/registry';
 
 checkFdLeaks(t);
 
 const MAX_POOLS = 200;
 const MIB = 1024 * 1024;
-/** A compositor with a host proxy in front of it, listening on its own channel. */
-interface Site {
-  compositor: Compositor;
-  host: HostProxy;
-  dir: string;
-  channel: string;
-}
-let weston: Site;
-let sway: Site;
+let weston: HostSite;
+let sway: HostSite;
 let host: HostProxy;
-let dir: string;
-
-async function siteFor(compositor: Compositor): Promise<Site> {
-  const siteDir = mkdtempSync(join(tmpdir(), `wayvio-hostile-pools-${compositor.kind}-`));
-  const channel = join(siteDir, 'channel');
-  const siteHost = new HostProxy({
-    channel: { kind: 'unix-listen', path: channel }, compositorPath: compositor.socketPath, registry: ProtocolRegistry.builtin(),
-    policy: new Policy(), log: createLogger(`host ${compositor.kind}`, { level: 'debug', write: () => undefined }), software: 'host under attack',
-    limits: { pools: MAX_POOLS, fds: 1000 },
-  });
-  siteHost.start();
-  return { compositor, host: siteHost, dir: siteDir, channel };
-}
 
 t.before(async () => {
-  weston = await siteFor(await startWeston());
-  sway = await siteFor(await startSway());
+  weston = startHostSite(await startWeston(), { limits: { pools: MAX_POOLS, fds: 1000 } });
+  sway = startHostSite(await startSway(), { limits: { pools: MAX_POOLS, fds: 1000 } });
   host = weston.host;
-  dir = weston.dir;
 });
 t.teardown(async () => {
-  for (const site of [weston, sway]) {
-    site.host.stop();
-    await site.compositor.stop();
-    rmSync(site.dir, { recursive: true, force: true });
-  }
+  await weston?.stop();
+  await sway?.stop();
 });
 
 function westonMappings(): number {
@@ -126,7 +98,7 @@ for (const which of ['weston', 'sway'] as const) {
 }
 
 t.test('a pool grown with SHM_RESIZE may be resized, and a buffer at its end shown', async (t) => {
-  const g = await RawGuest.attach(join(dir, 'channel'));
+  const g = await RawGuest.attach(weston.channel);
   const names = await g.openWithRegistry(1);
   const { shm } = bindAll(g, 1, names);
   const pool = g.newId(1);
@@ -148,7 +120,7 @@ t.test('a pool grown with SHM_RESIZE may be resized, and a buffer at its end sho
 });
 
 t.test('create_buffer beyond the pool, in any arithmetic, is refused by the host', async (t) => {
-  const g = await RawGuest.attach(join(dir, 'channel'));
+  const g = await RawGuest.attach(weston.channel);
   const cases: [number, number, number, number][] = [
     [0, 64, 64, 64 * 4 * 2], // 32 KiB in a 4 KiB pool
     [4096, 1, 1, 4], // starts at the end
@@ -176,7 +148,7 @@ t.test('create_buffer beyond the pool, in any arithmetic, is refused by the host
 t.test('a flood of create_pool on one resource is bounded by --max-pools, and the compositor gives its mappings back', async (t) => {
   const fdsBefore = fdCount();
   const mapsBefore = westonMappings();
-  const g = await RawGuest.attach(join(dir, 'channel'));
+  const g = await RawGuest.attach(weston.channel);
   const { shm } = bindAll(g, 1, await g.openWithRegistry(1));
   g.send({ kind: FrameKind.ShmCreate, conn: 1, resource: 1, size: MIB });
   const pools = (n: number): void => {
@@ -207,7 +179,7 @@ t.test('a flood of create_pool on one resource is bounded by --max-pools, and th
 });
 
 t.test('pools the compositor maps count against the guest\'s --max-fds, across clients', async (t) => {
-  const g = await RawGuest.attach(join(dir, 'channel'));
+  const g = await RawGuest.attach(weston.channel);
   // 6 clients with 180 pools each stay under --max-pools; together they pass --max-fds (1000)
   let ended: number | undefined;
   for (let conn = 1; conn <= 6 && ended === undefined; conn++) {
