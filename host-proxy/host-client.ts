@@ -23,8 +23,8 @@ import { ClientFds } from './client-fds';
 import type { HostClientStats, HostClientStatus } from './client-status';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
 import { postedErrorEvent } from './posted-error';
-import { RequestModel } from './request-model';
-import { XdgPopups, type PopupOutcome } from './xdg-popups';
+import { RequestModel } from './model/request-model';
+import { XdgPopups, type PopupOutcome } from './model/xdg-popups';
 
 export interface HostContext {
   registry: ProtocolRegistry;
@@ -258,6 +258,7 @@ export class HostClient {
     this.recent.add('<-  ', iface, m.objectId, spec, m.bytes, 0, m.size, fds);
     if (this.log.tracing) this.log.trace(() => `<-  ${formatMessage(iface, m.objectId, spec, args)}`);
     this.objects.applyEvent(m.objectId, spec, args);
+    this.model.event(name, m.objectId, args);
     const shown = this.globals.filterEvent(name, m.objectId, m.opcode, spec, args);
     if (shown === 'drop') return;
     if (shown !== 'keep') {

@@ -1,7 +1,7 @@
 // CompositorPools: the mappings the compositor keeps per client, when a guest reuses wl_shm_pool ids.
 import t from 'tap';
 import { checkFdLeaks } from '../helpers/fd-leak';
-import { CompositorPools } from '../../host-proxy/compositor-pools';
+import { CompositorPools } from '../../host-proxy/model/compositor-pools';
 import { HostPools, ShmQuota } from '../../host-proxy/host-pools';
 import { FrameKind } from '../../protocol/channel-frames';
 

@@ -1,6 +1,6 @@
 // SurfaceRoles without a compositor: one role per surface, a sub-surface tree without cycles, placement among siblings only.
 import t from 'tap';
-import { SurfaceRoles } from '../../host-proxy/surface-roles';
+import { SurfaceRoles } from '../../host-proxy/model/surface-roles';
 
 const SUBCOMP = 5;
 const WM = 6;
@@ -9,7 +9,7 @@ const WM = 6;
 function run(roles: SurfaceRoles, requests: [string, number, (number | null)[]][]): string | null {
   for (const [name, id, args] of requests) {
     try {
-      roles.check(name, id, args);
+      roles.request(name, id, args);
     } catch (e) {
       return (e as Error).message;
     }

@@ -1,6 +1,6 @@
 // XdgPopups without a compositor: dismissal before a parent goes, the ids it keeps for the guest, and its refusals.
 import t from 'tap';
-import { XdgPopups, type PopupOutcome } from '../../host-proxy/xdg-popups';
+import { XdgPopups, type PopupOutcome } from '../../host-proxy/model/xdg-popups';
 import { ProtocolRegistry } from '../../protocol/registry';
 import { encodeMessage } from '../../protocol/wire-codec';
 import { wholeMessages } from '../helpers/wire-messages';

@@ -1,8 +1,8 @@
 // The xdg_popup tree of one guest client: the host dismisses a popup itself before the compositor loses its parent.
-import { ProtocolError } from '../protocol/protocol-error';
-import type { ProtocolRegistry } from '../protocol/registry';
-import type { InterfaceSpec } from '../protocol/types';
-import { encodeMessage, readU32, type ArgValue } from '../protocol/wire-codec';
+import { ProtocolError } from '../../protocol/protocol-error';
+import type { ProtocolRegistry } from '../../protocol/registry';
+import type { InterfaceSpec } from '../../protocol/types';
+import { encodeMessage, readU32, type ArgValue } from '../../protocol/wire-codec';
 
 /** What the host client does for one guest request besides checking it (the model refuses by throwing). */
 export interface PopupOutcome {

@@ -1,7 +1,7 @@
 // The shm pools as the compositor holds them for one client: the memory behind each, and how many mappings it keeps.
-import { ProtocolError } from '../protocol/protocol-error';
-import type { ArgValue } from '../protocol/wire-codec';
-import type { HostPool, HostPools, HostRegion, RegionRef } from './host-pools';
+import { ProtocolError } from '../../protocol/protocol-error';
+import type { ArgValue } from '../../protocol/wire-codec';
+import type { HostPool, HostPools, HostRegion, RegionRef } from '../host-pools';
 
 /**
  * What the compositor got with wl_shm.create_pool: a dup of a memfd pool (the compositor maps that file;

@@ -1,6 +1,6 @@
 // The xdg-shell destruction order and one-role rules, checked by the host for each guest client.
-import { ProtocolError } from '../protocol/protocol-error';
-import type { ArgValue } from '../protocol/wire-codec';
+import { ProtocolError } from '../../protocol/protocol-error';
+import type { ArgValue } from '../../protocol/wire-codec';
 
 /**
  * xdg-shell says role objects go before their xdg_surface, xdg_surfaces before their wl_surface and their
@@ -17,7 +17,7 @@ export class XdgOrder {
   private readonly constructed = new Set<number>();
 
   /** Records request `name` (`iface.request`) to object `id`, or throws BAD_ARGUMENT when it breaks the order; ignores other requests. */
-  check(name: string, id: number, args: readonly ArgValue[]): void {
+  request(name: string, id: number, args: readonly ArgValue[]): void {
     /** `entry`: the XML error a compositor posts on this object, where xdg-shell names one. */
     const refuse = (what: string, entry?: string): never => {
       const [iface, request] = name.split('.');

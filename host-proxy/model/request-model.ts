@@ -1,9 +1,10 @@
 // The host's model of one guest client's requests: checks each one as a strict compositor would, and says how it goes on.
-import type { OfferedGlobals } from '../link/offered-globals';
-import type { Policy } from '../protocol/policy';
-import type { ArgValue, UntypedNewId } from '../protocol/wire-codec';
+import type { OfferedGlobals } from '../../link/offered-globals';
+import type { Policy } from '../../protocol/policy';
+import type { ArgValue, UntypedNewId } from '../../protocol/wire-codec';
 import { CompositorPools } from './compositor-pools';
-import { QuotaError, type HostPools } from './host-pools';
+import { QuotaError, type HostPools } from '../host-pools';
+import type { FamilyChecker } from './checker';
 import { SurfaceRoles } from './surface-roles';
 import { XdgOrder } from './xdg-order';
 
@@ -17,8 +18,8 @@ const APP_ID_REQUESTS = new Set(['xdg_toplevel.set_app_id', 'zxdg_toplevel_v6.se
 export class RequestModel {
   /** The pools as the compositor maps them: their bounds, and the mappings this client makes it keep. */
   readonly pools: CompositorPools;
-  private readonly xdgOrder = new XdgOrder();
-  private readonly surfaceRoles = new SurfaceRoles();
+  /** One checker per protocol family, each asked about every request in this order. */
+  private readonly families: FamilyChecker[] = [new XdgOrder(), new SurfaceRoles()];
   /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
   appId: string | null = null;
   title: string | null = null;
@@ -36,13 +37,17 @@ export class RequestModel {
       this.globals.checkBind(id, args[0] as number, args[1] as UntypedNewId);
       return null;
     }
-    this.xdgOrder.check(name, id, args);
-    this.surfaceRoles.check(name, id, args);
+    for (const family of this.families) family.request(name, id, args);
     const shm = this.pools.request(name, id, args, resource);
     if (name === 'wl_shm.create_pool' && this.pools.mappings > this.maxPools) {
       throw new QuotaError('max-pools', `the compositor would map ${this.pools.mappings} shm pools for this client, more than ${this.maxPools} (--max-pools)`);
     }
     return shm ?? this.rewrite(name, args);
+  }
+
+  /** Event `name` (`iface.event`) from the compositor to object `id`, before the guest sees it. */
+  event(name: string, id: number, args: readonly ArgValue[]): void {
+    for (const family of this.families) family.event?.(name, id, args);
   }
 
   /** Title prefixes; app ids and titles are noted for the status page. */

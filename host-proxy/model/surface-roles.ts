@@ -1,6 +1,6 @@
 // Surface roles and the sub-surface tree, checked by the host for each guest client before the compositor sees a request.
-import { ProtocolError } from '../protocol/protocol-error';
-import type { ArgValue } from '../protocol/wire-codec';
+import { ProtocolError } from '../../protocol/protocol-error';
+import type { ArgValue } from '../../protocol/wire-codec';
 
 type Role = 'wl_subsurface' | 'xdg_surface' | 'cursor' | 'drag icon';
 
@@ -27,7 +27,7 @@ export class SurfaceRoles {
   private readonly xdgSurfaces = new Map<number, number>();
 
   /** Records request `name` (`iface.request`) to object `id`, or throws BAD_ARGUMENT naming the XML error; ignores other requests. */
-  check(name: string, id: number, args: readonly ArgValue[]): void {
+  request(name: string, id: number, args: readonly ArgValue[]): void {
     switch (name) {
       case 'wl_subcompositor.get_subsurface':
         this.getSubsurface(id, args[0] as number, args[1] as number, args[2] as number);
