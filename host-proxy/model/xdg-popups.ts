@@ -123,7 +123,8 @@ export class XdgPopups {
       const role = this.surfaces.get(parent)?.role;
       const live = typeof role === 'object' && role !== null && !(role.kind === 'popup' && this.popups.get(role.id)?.dismissed === true);
       if (!live) {
-        throw new ProtocolError('BAD_ARGUMENT', `xdg_surface#${xdgSurface}.get_popup: the parent xdg_surface#${parent} has no live xdg_toplevel or xdg_popup (xdg_wm_base.invalid_popup_parent)`);
+        throw new ProtocolError('BAD_ARGUMENT', `xdg_surface#${xdgSurface}.get_popup: the parent xdg_surface#${parent} has no live xdg_toplevel or xdg_popup (xdg_wm_base.invalid_popup_parent)`,
+          { objectId: xdgSurface, entry: 'xdg_wm_base.invalid_popup_parent' });
       }
     }
     this.setRole(xdgSurface, { kind: 'popup', id: popup });
@@ -138,7 +139,8 @@ export class XdgPopups {
     if (p === undefined) return null;
     for (const child of this.children.get(p.xdgSurface) ?? []) {
       if (!(this.popups.get(child) as Popup).dismissed) {
-        throw new ProtocolError('BAD_ARGUMENT', `xdg_popup#${id}.destroy: xdg_popup#${child} is a popup of it (xdg_wm_base.not_the_topmost_popup)`);
+        throw new ProtocolError('BAD_ARGUMENT', `xdg_popup#${id}.destroy: xdg_popup#${child} is a popup of it (xdg_wm_base.not_the_topmost_popup)`,
+          { objectId: id, entry: 'xdg_wm_base.not_the_topmost_popup' });
       }
     }
     this.popups.delete(id);
