@@ -80,7 +80,7 @@ interface Popup {
  * A strict compositor's xdg-shell checks, in the guest's view of the objects (a popup the host dismissed lives on
  * for the guest: host-proxy/model/xdg-popups.ts). Each refusal names the XML's error entry. weston 10 does not
  * check the destruction order and crashes on the next request of a defunct object (docs/compositor-crashes.md
- * C6-C8); neither checks toplevel parent cycles or min above max size; the rest they check themselves, some with
+ * C6-C8), weston 10 and sway 1.7 on requests to xdg objects whose wl_surface is gone (no entry names those); neither checks toplevel parent cycles or min above max size; the rest they check themselves, some with
  * other codes or on other objects: the host refuses all of them first, so a guest gets the XML's error from either.
  */
 export class XdgShell implements FamilyChecker {
@@ -188,19 +188,20 @@ export class XdgShell implements FamilyChecker {
 
   /**
    * Requests other than destroy to an xdg_surface or its role object whose wl_surface the guest destroyed. No
-   * error entry names them, but weston 10 frees the desktop surface with the wl_surface, clears the user data of
-   * these objects and dereferences it in their handlers (as in C6): the host ends the client instead.
+   * error entry names them, but compositors free their state with the wl_surface and dereference it in these
+   * handlers (measured: weston 10 segfaults at xdg_toplevel.set_title and xdg_surface.set_window_geometry, sway 1.7
+   * at set_title): the host ends the client instead.
    */
   private refuseOnInert(name: string, id: number): void {
+    if (!name.startsWith('xdg_') || name.endsWith('.destroy')) return;
     const [iface, request] = name.split('.');
-    if (request === 'destroy') return;
     let xs: number | undefined;
     if (iface === 'xdg_surface') xs = id;
     else if (iface === 'xdg_toplevel') xs = this.toplevels.get(id)?.xdgSurface;
     else if (iface === 'xdg_popup') xs = this.popups.get(id)?.xdgSurface;
     else return;
     if (xs !== undefined && this.xdgSurfaces.get(xs)?.surface === null) {
-      throw new ProtocolError('BAD_ARGUMENT', `${iface}#${id}.${request}: the wl_surface of xdg_surface#${xs} was destroyed, so it is inert (xdg-shell names no error; weston 10 crashes on it)`);
+      throw new ProtocolError('BAD_ARGUMENT', `${iface}#${id}.${request}: the wl_surface of xdg_surface#${xs} was destroyed, so it is inert (xdg-shell names no error; weston 10 and sway 1.7 crash on it)`);
     }
   }
 
