@@ -221,6 +221,9 @@ export class XdgShell implements FamilyChecker {
     if (name === 'xdg_surface.get_toplevel') {
       this.toplevels.set(id, { xdgSurface: xs, parent: null, mapped: false, min: [0, 0], max: [0, 0] });
     } else {
+      const parent = isNull(args[1]) ? undefined : this.xdgSurfaces.get(args[1] as number);
+      // weston 10 segfaults on get_popup when it freed the parent's state with its wl_surface (measured)
+      if (parent?.surface === null) refuse(`the wl_surface of the parent xdg_surface#${args[1] as number} was destroyed`, 'xdg_wm_base.invalid_popup_parent', s.wm);
       this.completePositioner(args[2] as number, s.wm, refuse);
       if (this.popups.size >= MAX_OPEN_POPUPS) throw new QuotaError('max-popups', `xdg_surface#${xs}.get_popup would make more than ${MAX_OPEN_POPUPS} live xdg_popups for this client`);
       this.popups.set(id, { xdgSurface: xs, committed: false });

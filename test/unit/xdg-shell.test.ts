@@ -133,6 +133,16 @@ t.test('a wl_surface destroyed before its xdg_surface is legal; the xdg objects 
   const inert = refusal([...toplevel(10, 20, 21), ...map(10, 20), ['wl_surface.destroy', 10, []], ['xdg_toplevel.set_title', 21, [0]]]);
   t.match(inert.message, /xdg_toplevel#21.set_title: the wl_surface of xdg_surface#20 was destroyed/, 'a request to the toplevel after it (weston 10 dereferences freed state)');
   t.equal(inert.posted, undefined, 'no XML entry names it');
+  t.equal(refusal([...toplevel(10, 20, 21), ...map(10, 20), ...positioner, ['wl_surface.destroy', 10, []], ...popup(11, 30, 31, 20)]).posted?.entry,
+    'xdg_wm_base.invalid_popup_parent', 'a popup of it (weston 10 segfaults)');
+
+  const popups = new XdgPopups(registry);
+  const steps: Step[] = [...toplevel(10, 20, 21), ...positioner, ...popup(11, 30, 31, 20), ...popup(12, 40, 41, 30)];
+  for (const step of steps) if (step.length === 3) popups.request(step[0], step[1], step[2]);
+  const out = popups.request('wl_surface.destroy', 10, []);
+  t.equal(out?.before.length, 2, 'XdgPopups destroys both popups towards the compositor before the parent\'s wl_surface goes');
+  t.equal(out?.drop, false, 'and the wl_surface.destroy goes on');
+  t.equal(popups.request('wl_surface.destroy', 12, []), null, 'a popup\'s own wl_surface without popups: nothing to dismiss');
 });
 
 t.test('xdg_wm_base.role: one xdg_surface per wl_surface', async (t) => {
