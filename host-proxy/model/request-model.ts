@@ -6,7 +6,7 @@ import { CompositorPools } from './compositor-pools';
 import { QuotaError, type HostPools } from '../host-pools';
 import type { FamilyChecker } from './checker';
 import { SurfaceRoles } from './surface-roles';
-import { XdgOrder } from './xdg-order';
+import { XdgShell } from './xdg-shell';
 
 const TITLE_REQUESTS = new Set(['xdg_toplevel.set_title', 'zxdg_toplevel_v6.set_title']);
 const APP_ID_REQUESTS = new Set(['xdg_toplevel.set_app_id', 'zxdg_toplevel_v6.set_app_id']);
@@ -19,7 +19,7 @@ export class RequestModel {
   /** The pools as the compositor maps them: their bounds, and the mappings this client makes it keep. */
   readonly pools: CompositorPools;
   /** One checker per protocol family, each asked about every request in this order. */
-  private readonly families: FamilyChecker[] = [new XdgOrder(), new SurfaceRoles()];
+  private readonly families: FamilyChecker[] = [new XdgShell(), new SurfaceRoles()];
   /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
   appId: string | null = null;
   title: string | null = null;

@@ -17,6 +17,7 @@ export interface PopupOutcome {
 }
 
 interface XdgSurface {
+  wlSurface: number;
   /** Its xdg_toplevel or xdg_popup while that lives; then 'destroyed' by the guest, or 'dismissed' by the host. */
   role: { kind: 'toplevel' | 'popup'; id: number } | 'destroyed' | 'dismissed' | null;
 }
@@ -33,8 +34,9 @@ interface Popup {
  * keeps a pointer to it: the child's next commit crashes weston (docs/compositor-crashes.md). xdg-shell lets a
  * client destroy a toplevel before its popups, so the host does what a compositor may do: it dismisses the
  * popups first (xdg_popup.destroy towards the compositor, deepest first, and popup_done to the guest), then
- * keeps the guest's popup objects alive on the host until the guest destroys them. Destroying a popup that
- * has child popups is refused (not_the_topmost_popup), as is a popup parent without a live role.
+ * keeps the guest's popup objects alive on the host until the guest destroys them. The same when the parent's
+ * wl_surface goes first (weston frees the parent's state then too). Destroying a popup that has child popups is
+ * refused (not_the_topmost_popup), as is a popup parent without a live role.
  */
 export class XdgPopups {
   private readonly surfaces = new Map<number, XdgSurface>();
@@ -44,6 +46,8 @@ export class XdgPopups {
   private readonly children = new Map<number, Set<number>>();
   /** xdg_toplevel/xdg_popup → its xdg_surface. */
   private readonly roleOwners = new Map<number, number>();
+  /** wl_surface → its live xdg_surface. */
+  private readonly xdgSurfaceOf = new Map<number, number>();
   /** Ids the host destroyed towards the compositor whose wl_display.delete_id has not come back yet. */
   private readonly awaitingDeleteId = new Set<number>();
   private readonly display: InterfaceSpec;
@@ -63,8 +67,14 @@ export class XdgPopups {
   request(name: string, id: number, args: readonly ArgValue[]): PopupOutcome | null {
     switch (name) {
       case 'xdg_wm_base.get_xdg_surface':
-        this.surfaces.set(args[0] as number, { role: null });
+        this.surfaces.set(args[0] as number, { wlSurface: args[1] as number, role: null });
+        this.xdgSurfaceOf.set(args[1] as number, args[0] as number);
         return null;
+      case 'wl_surface.destroy': {
+        const xdgSurface = this.xdgSurfaceOf.get(id);
+        this.xdgSurfaceOf.delete(id);
+        return xdgSurface === undefined ? null : this.dismissChildrenOf(xdgSurface);
+      }
       case 'xdg_surface.get_toplevel':
         this.setRole(id, { kind: 'toplevel', id: args[0] as number });
         return null;
@@ -87,6 +97,8 @@ export class XdgPopups {
       }
       case 'xdg_surface.destroy': {
         const out = this.dismissChildrenOf(id);
+        const wlSurface = this.surfaces.get(id)?.wlSurface;
+        if (wlSurface !== undefined && this.xdgSurfaceOf.get(wlSurface) === id) this.xdgSurfaceOf.delete(wlSurface);
         this.surfaces.delete(id);
         return out;
       }
@@ -123,7 +135,8 @@ export class XdgPopups {
       const role = this.surfaces.get(parent)?.role;
       const live = typeof role === 'object' && role !== null && !(role.kind === 'popup' && this.popups.get(role.id)?.dismissed === true);
       if (!live) {
-        throw new ProtocolError('BAD_ARGUMENT', `xdg_surface#${xdgSurface}.get_popup: the parent xdg_surface#${parent} has no live xdg_toplevel or xdg_popup (xdg_wm_base.invalid_popup_parent)`);
+        throw new ProtocolError('BAD_ARGUMENT', `xdg_surface#${xdgSurface}.get_popup: the parent xdg_surface#${parent} has no live xdg_toplevel or xdg_popup (xdg_wm_base.invalid_popup_parent)`,
+          { objectId: xdgSurface, entry: 'xdg_wm_base.invalid_popup_parent' });
       }
     }
     this.setRole(xdgSurface, { kind: 'popup', id: popup });
@@ -138,7 +151,8 @@ export class XdgPopups {
     if (p === undefined) return null;
     for (const child of this.children.get(p.xdgSurface) ?? []) {
       if (!(this.popups.get(child) as Popup).dismissed) {
-        throw new ProtocolError('BAD_ARGUMENT', `xdg_popup#${id}.destroy: xdg_popup#${child} is a popup of it (xdg_wm_base.not_the_topmost_popup)`);
+        throw new ProtocolError('BAD_ARGUMENT', `xdg_popup#${id}.destroy: xdg_popup#${child} is a popup of it (xdg_wm_base.not_the_topmost_popup)`,
+          { objectId: id, entry: 'xdg_wm_base.not_the_topmost_popup' });
       }
     }
     this.popups.delete(id);

@@ -71,7 +71,7 @@ for (const kind of ['weston', 'sway'] as const) {
     t.equal(c.error(), undefined, 'no error');
     const popupId = ids.get('p.popup')!;
     t.ok(c.events.some((e) => e.objectId === popupId && e.name === 'popup_done'), 'the guest got popup_done');
-    c.send(ids.get('p.xs')!, 'ack_configure', [0]); // weston freed this xdg_surface's state with the popup: the host drops it
+    c.send(ids.get('p.xs')!, 'set_window_geometry', [0, 0, 8, 8]); // weston freed this xdg_surface's state with the popup: the host drops it
     c.send(popupId, 'destroy', []);
     c.send(ids.get('p.xs')!, 'destroy', []);
     await c.roundtrip();
