@@ -558,4 +558,20 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
     summary: 'two wp_fractional_scale_v1 for one surface',
     steps: [...BASE, { bind: 'wp_fractional_scale_manager_v1', version: 1, as: 'fs' }, ...surface('a'), { obj: 'fs', req: 'get_fractional_scale', args: [{ new: 'f1' }, { ref: 'a' }] }, { obj: 'fs', req: 'get_fractional_scale', args: [{ new: 'f2' }, { ref: 'a' }] }, { roundtrip: true }],
   },
+  // requests to xdg objects whose wl_surface the guest destroyed first (legal), found while building XdgShell
+  {
+    name: 'wl-surface-destroyed-then-set-title',
+    summary: 'mapped toplevel a; a\'s wl_surface destroyed while its xdg_surface and xdg_toplevel live; a.top.set_title',
+    steps: [...BASE, ...toplevel('a'), { obj: 'a', req: 'destroy' }, { roundtrip: true }, { obj: 'a.top', req: 'set_title', args: ['x'] }, { roundtrip: true }],
+  },
+  {
+    name: 'wl-surface-destroyed-then-geometry',
+    summary: 'mapped toplevel a; a\'s wl_surface destroyed while its xdg_surface lives; a.xs.set_window_geometry',
+    steps: [...BASE, ...toplevel('a'), { obj: 'a', req: 'destroy' }, { roundtrip: true }, { obj: 'a.xs', req: 'set_window_geometry', args: [0, 0, 5, 5] }, { roundtrip: true }],
+  },
+  {
+    name: 'popup-on-parent-without-wl-surface',
+    summary: 'mapped toplevel t; t\'s wl_surface destroyed (its xdg objects live); a popup made with parent t.xs and mapped',
+    steps: [...BASE, ...toplevel('t'), { obj: 't', req: 'destroy' }, { roundtrip: true }, ...popup('p', 't.xs'), { roundtrip: true }],
+  },
 ];
