@@ -15,8 +15,9 @@ checkFdLeaks(t);
 const CRASHED_DIRECTLY: Record<'weston' | 'sway', string[]> = {
   weston: ['sub-parent-destroyed-place-above', 'sub-parent-destroyed-place-below-parent', 'sub-nested-middle-destroyed',
     'role-xdg-surface-then-subsurface', 'role-xdg-surface-then-subsurface-commit', 'xdg-surface-destroyed-before-toplevel',
-    'xdg-surface-request-after-role-destroyed', 'popup-parent-role-destroyed'],
-  sway: ['sub-parent-destroyed-place-above', 'sub-parent-destroyed-place-below-parent', 'sub-nested-middle-destroyed'],
+    'xdg-surface-request-after-role-destroyed', 'popup-parent-role-destroyed', 'wl-surface-destroyed-then-set-title',
+    'wl-surface-destroyed-then-geometry', 'popup-on-parent-without-wl-surface'],
+  sway: ['sub-parent-destroyed-place-above', 'sub-parent-destroyed-place-below-parent', 'sub-nested-middle-destroyed', 'wl-surface-destroyed-then-set-title'],
 };
 
 for (const kind of ['weston', 'sway'] as const) {
