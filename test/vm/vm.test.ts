@@ -23,6 +23,8 @@ const PATTERN = { width: 200, height: 150 };
 const CLIPBOARD_PORT = 'org.wayvio.1';
 const DATA_CONTROL_XML = join(repoRoot(), 'test', 'fixtures', 'wlr-data-control-unstable-v1.xml');
 const CLIPBOARD = existsSync(DATA_CONTROL_XML);
+/** data-control is not offered by default (it reads the host clipboard without focus): the clipboard host allows it. */
+const ALLOW_DATA_CONTROL = join(repoRoot(), 'test', 'fixtures', 'allow-data-control.json');
 /** The third port: a guest proxy with `--shm ivshmem` and a host proxy with `--shm /dev/shm/FILE`, both to weston. */
 const SHM_PORT = 'org.wayvio.2';
 const SHM_MIB = 64;
@@ -126,7 +128,7 @@ t.before(async () => {
   t.comment(`qemu: ${vm.commandLine()}`);
   hostProxy = startHostProxy();
   if (sway !== undefined) {
-    const args = ['host', '--channel', `unix:${vm.channelSocket(CLIPBOARD_PORT)}`, '--compositor', sway.socketPath, '--protocol', DATA_CONTROL_XML];
+    const args = ['host', '--channel', `unix:${vm.channelSocket(CLIPBOARD_PORT)}`, '--compositor', sway.socketPath, '--protocol', DATA_CONTROL_XML, '--policy', ALLOW_DATA_CONTROL];
     clipboardHostProxy = spawnManaged('node', [WAYVIO, ...args], { env: clientEnv(sway.env) });
   }
   shmHostProxy = spawnManaged('node', [WAYVIO, 'host', '--channel', `unix:${vm.channelSocket(SHM_PORT)}`, '--compositor', weston.socketPath, '--shm', shmFile], {
