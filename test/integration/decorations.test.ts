@@ -1,12 +1,28 @@
-// Decorations through the proxy pair on sway 1.7: the KDE request that segfaults sway is dropped, a second xdg decoration refused.
+// Decorations through the proxy pair on sway 1.7: GTK3 gets server-side ones, the KDE request that segfaults sway is dropped, a second xdg decoration refused.
+import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
+import { clientEnv } from '../../harness/compositors';
+import { sleep, spawnManaged } from '../../harness/processes';
 import { checkFdLeaks } from '../helpers/fd-leak';
 import { startSway, type Compositor } from '../../harness/compositors';
+import type { PolicyFile } from '../../protocol/policy';
 import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { waylandInfo } from '../../harness/test-clients';
 
 checkFdLeaks(t);
+const run = promisify(execFile);
+const zenity = ((): boolean => {
+  try {
+    execFileSync('sh', ['-c', 'command -v zenity'], { stdio: 'ignore' }); // zenity --version needs a display
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 let sway: Compositor;
 let pair: ProxyPair;
@@ -57,4 +73,42 @@ t.test('a second xdg decoration for one toplevel is refused with already_constru
   t.match(c.error()?.args, [o.xdgDeco, 1, /already_constructed|has zxdg_toplevel_decoration_v1/], 'on the manager, code 1 (already_constructed)');
   c.close();
   t.equal(sway.exitStatus(), undefined, 'sway is still running');
+});
+
+interface SwayNode { app_id?: string; name?: string; border?: string; nodes?: SwayNode[]; floating_nodes?: SwayNode[] }
+
+/** sway's `border` for the window titled `title`: 'csd' when the client draws its own decorations. */
+async function borderOf(title: string): Promise<string | undefined> {
+  const ipc = join(sway.runtimeDir, readdirSync(sway.runtimeDir).find((f) => f.startsWith('sway-ipc.'))!);
+  const found: SwayNode[] = [];
+  const walk = (n: SwayNode): void => {
+    if (n.name === title) found.push(n);
+    for (const c of [...(n.nodes ?? []), ...(n.floating_nodes ?? [])]) walk(c);
+  };
+  walk(JSON.parse((await run('swaymsg', ['-s', ipc, '-t', 'get_tree', '-r'])).stdout) as SwayNode);
+  return found[0]?.border;
+}
+
+/** Opens a zenity (GTK3, no header bar) dialog through a pair with `policy`; returns sway's border for it. */
+async function gtkBorder(policy: PolicyFile, title: string): Promise<string | undefined> {
+  const p = await startProxyPair({ compositorPath: sway.socketPath, policy });
+  const app = spawnManaged('zenity', ['--info', '--text', title, '--title', title], { env: clientEnv(p.env, { GDK_BACKEND: 'wayland', NO_AT_BRIDGE: '1' }) });
+  try {
+    let border: string | undefined;
+    for (let i = 0; i < 100 && border === undefined; i++) {
+      await sleep(100);
+      border = await borderOf(title);
+    }
+    return border;
+  } finally {
+    await app.stop();
+    await p.stop();
+  }
+}
+
+t.test('a GTK3 window gets server-side decorations through the pair (KDE server-decoration)', { skip: zenity ? false : 'zenity is not installed' }, async (t) => {
+  const ssd = await gtkBorder({}, 'wayvio ssd');
+  t.ok(ssd !== undefined && ssd !== 'csd', `sway decorates it (border ${ssd})`);
+  const csd = await gtkBorder({ deny: ['org_kde_kwin_server_decoration_manager'] }, 'wayvio csd');
+  t.equal(csd, 'csd', 'without the KDE global GTK3 draws its own title bar');
 });
