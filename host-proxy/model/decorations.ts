@@ -11,8 +11,9 @@ export const DECORATION_ERRORS: ErrorAccounts = {
     'wlroots checks for a buffer when the decoration is made and posts the error; weston 10 offers no xdg-decoration; '
     + 'whether a buffer is attached is compositor state the host does not track per surface'),
   'zxdg_toplevel_decoration_v1.orphaned': leftToCompositor(
-    'toolkits may destroy the toplevel first; wlroots destroys the decoration together with the xdg_surface role '
-    + '(a listener on it), so later requests reach no freed state; weston 10 offers no xdg-decoration'),
+    'toolkits may destroy the toplevel first; wlroots 0.15 (sway 1.7) frees the decoration together with a mapped '
+    + 'toplevel and ends the client on its next request (invalid object), and keeps an unmapped one inert; sway '
+    + 'survives both orders (test/integration/decorations.test.ts); weston 10 offers no xdg-decoration'),
 };
 
 /** KDE's server-decoration protocol defines no errors; more live decorations than this on one wl_surface is no toolkit's doing. */

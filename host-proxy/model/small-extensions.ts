@@ -27,12 +27,12 @@ export const SMALL_EXTENSION_ERRORS: ErrorAccounts = {
 };
 
 /** Extension objects of which a wl_surface may have one at a time: the manager request, the object's interface, and the error. */
-const ONE_PER_SURFACE: Readonly<Record<string, { iface: string; entry: string }>> = {
+const ONE_PER_SURFACE: ReadonlyMap<string, { iface: string; entry: string }> = new Map(Object.entries({
   'wp_viewporter.get_viewport': { iface: 'wp_viewport', entry: 'wp_viewporter.viewport_exists' },
   'wp_fractional_scale_manager_v1.get_fractional_scale': { iface: 'wp_fractional_scale_v1', entry: 'wp_fractional_scale_manager_v1.fractional_scale_exists' },
   'wp_content_type_manager_v1.get_surface_content_type': { iface: 'wp_content_type_v1', entry: 'wp_content_type_manager_v1.already_constructed' },
   'wp_tearing_control_manager_v1.get_tearing_control': { iface: 'wp_tearing_control_v1', entry: 'wp_tearing_control_manager_v1.tearing_control_exists' },
-};
+}));
 
 const DESTRUCTORS = new Set(['wp_viewport.destroy', 'wp_fractional_scale_v1.destroy', 'wp_content_type_v1.destroy', 'wp_tearing_control_v1.destroy']);
 
@@ -51,7 +51,7 @@ export class SmallExtensions {
   private readonly usedTokens = new Set<number>();
 
   request(name: string, id: number, args: readonly ArgValue[]): void {
-    const one = ONE_PER_SURFACE[name];
+    const one = ONE_PER_SURFACE.get(name);
     if (one !== undefined) {
       const [object, surface] = args as [number, number];
       const key = `${one.iface}@${surface}`;
@@ -134,7 +134,7 @@ export class SmallExtensions {
   }
 
   private destroySurface(surface: number): void {
-    for (const one of Object.values(ONE_PER_SURFACE)) {
+    for (const one of ONE_PER_SURFACE.values()) {
       const key = `${one.iface}@${surface}`;
       const object = this.onSurface.get(key);
       if (object === undefined) continue;

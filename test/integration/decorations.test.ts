@@ -65,6 +65,24 @@ t.test('org_kde_kwin_server_decoration.request_mode after its wl_surface is dest
   t.ok((await waylandInfo(sway)).length > 10, 'and answers a new client');
 });
 
+t.test('orphaned xdg decorations (the toplevel destroyed first) are left to sway, which survives them', async (t) => {
+  for (const commitFirst of [false, true]) {
+    const { c, o } = await decoratedClient();
+    const deco = c.send(o.xdgDeco, 'get_toplevel_decoration', [0, o.toplevel]);
+    if (commitFirst) c.send(o.surface, 'commit', []);
+    c.send(o.toplevel, 'destroy', []);
+    c.send(o.xdgSurface, 'destroy', []);
+    c.send(o.surface, 'commit', []);
+    c.send(deco, 'destroy', []);
+    await c.roundtrip();
+    // sway 1.7 frees the decoration with a mapped toplevel and ends the client on its destroy (invalid object); it did so directly too
+    t.comment(`initial commit before: ${commitFirst}: ${c.error() === undefined ? 'no error' : `sway posted ${JSON.stringify(c.error()!.args)}`}`);
+    c.close();
+    t.equal(sway.exitStatus(), undefined, `sway is still running (initial commit before: ${commitFirst})`);
+  }
+  t.notOk(pair.logs.some((l) => /internal error/.test(l)), 'the host logs no internal error');
+});
+
 t.test('a second xdg decoration for one toplevel is refused with already_constructed', async (t) => {
   const { c, o } = await decoratedClient();
   c.send(o.xdgDeco, 'get_toplevel_decoration', [0, o.toplevel]);
