@@ -8,7 +8,7 @@ export function guestCommand(argv: string[]): void {
   const channel = channelOption(values);
   const log = loggerFor('guest', values);
   const socketPath = waylandSocketPath((values.socket as string | undefined) ?? 'wayland-0', '--socket');
-  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values), log, software: SOFTWARE, shm: values.shm as string | undefined, onChannelError: () => exitFailed(() => proxy.stop()) });
+  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values, 'guest'), log, software: SOFTWARE, shm: values.shm as string | undefined, onChannelError: () => exitFailed(() => proxy.stop()) });
   proxy.start();
   failWhenIdle('guest');
   onStopSignals(() => proxy.stop());

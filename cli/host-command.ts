@@ -69,7 +69,7 @@ export async function hostCommand(argv: string[]): Promise<void> {
   let removePidfile = (): void => undefined;
   let status: StatusServer | null = null;
   const proxy = new HostProxy({
-    channel, compositorPath: compositor, registry: registryFor(values), policy: policyFor(values), log, software: SOFTWARE,
+    channel, compositorPath: compositor, registry: registryFor(values), policy: policyFor(values, 'host'), log, software: SOFTWARE,
     shm: values.shm as string | undefined, limits,
     onChannelError: () => exitFailed(() => {
       proxy.stop();

@@ -15,7 +15,7 @@ export function runCommand(argv: string[]): void {
   const log = loggerFor('run', values);
   const dir = mkdtempSync(join(process.env.XDG_RUNTIME_DIR || tmpdir(), 'wayvio-run-'));
   const socketPath = join(dir, 'wayland-0');
-  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values), log, software: SOFTWARE, shm: values.shm as string | undefined,
+  const proxy = new GuestProxy({ socketPath, channel, registry: registryFor(values), policy: policyFor(values, 'guest'), log, software: SOFTWARE, shm: values.shm as string | undefined,
     // listen failures arrive asynchronously, after `child` below exists
     onChannelError: () => {
       child.kill('SIGTERM');

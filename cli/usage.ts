@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, isLogLevel, type Logger } from '../link/log';
-import { Policy, parsePolicy } from '../protocol/policy';
+import { Policy, parsePolicy, type PolicySide } from '../protocol/policy';
 import { ProtocolRegistry } from '../protocol/registry';
 import { parseChannelSpec, SpecError, type ChannelSpec } from '../transport/channel-spec';
 
@@ -19,6 +19,16 @@ export const USAGE = `usage:
 
 SPEC: unix:PATH unix-listen:PATH virtio:NAME file:PATH vsock:CID:PORT vsock-listen:PORT
       tcp:HOST:PORT tcp-listen:HOST:PORT ws://HOST:PORT/PATH wss://... ws-listen:HOST:PORT
+POLICY (--policy FILE, JSON): the host offers a guest only the globals its request model checks (the list
+      is in docs/globals.md); {"allow": [NAME...]} adds others by name, {"deny": [NAME...]} removes,
+      {"versions": {NAME: N}} caps, {"titlePrefix": "[vm1] "} marks the guest's windows. Allowing a global
+      hands the guest what it can do to the whole host session: screencopy and export-dmabuf read the whole
+      screen, data-control reads and sets the clipboard without focus, virtual keyboard/pointer type and
+      click into any window, layer-shell draws over everything, foreign-toplevel lists and controls every
+      window; and the host does not check such a global's requests, so a guest can send the compositor what
+      it may crash on. The host log says why each hidden global is hidden. Globals that cannot cross a VM
+      (dmabuf, wl_drm, sync objects, leases, security contexts) stay hidden whatever the file says. On the
+      guest, --policy only denies or caps what the host offers.
 LEVEL: error, warn, info (default), debug. WAYVIO_TRACE=1 prints every message both ways.
 --status serves GET /status (JSON) and GET /metrics (Prometheus) on 127.0.0.1 unless HOST is given;
       a HOST that is not loopback also needs --status-remote.
@@ -94,9 +104,9 @@ export function registryFor(values: Record<string, unknown>): ProtocolRegistry {
   return registry;
 }
 
-export function policyFor(values: Record<string, unknown>): Policy {
+export function policyFor(values: Record<string, unknown>, side: PolicySide): Policy {
   const file = values.policy as string | undefined;
-  if (file === undefined) return new Policy();
+  if (file === undefined) return new Policy({}, side);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -104,7 +114,7 @@ export function policyFor(values: Record<string, unknown>): Policy {
     throw new UsageError(`--policy ${file}: ${(e as Error).message}`);
   }
   try {
-    return parsePolicy(text, file);
+    return parsePolicy(text, file, side);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

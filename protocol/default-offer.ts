@@ -47,4 +47,9 @@ export const HIDDEN_BY_DEFAULT: Readonly<Record<string, string>> = {
   zwp_tablet_manager_v1: 'superseded by zwp_tablet_manager_v2',
   zwp_text_input_manager_v1: 'superseded by zwp_text_input_manager_v3',
   wp_drm_lease_device_v1: 'hands out host display hardware',
+  org_kde_kwin_idle: 'watches the host user\'s activity',
+  zwp_input_panel_v1: 'shows an input method panel over every host window',
+  weston_desktop_shell: 'meant for weston\'s own shell client (panel, background, lock screen)',
+  weston_screenshooter: 'reads the whole host screen, not only the guest\'s windows',
+  weston_debug_v1: 'streams the compositor\'s debug logs, which describe every host client',
 };

@@ -1,4 +1,5 @@
 // Global policy: which compositor globals guest clients may see and bind, at which versions (pure).
+import { DEFAULT_OFFERED, HIDDEN_BY_DEFAULT } from './default-offer';
 import type { ProtocolRegistry } from './registry';
 
 /** Globals that cannot work across a VM boundary: GPU buffers, sync objects, leases, sandbox contexts. */
@@ -12,7 +13,7 @@ export const NEVER_FORWARDED = [
 ];
 
 export interface PolicyFile {
-  /** When present, only these interfaces are forwarded. */
+  /** Interfaces offered on top of DEFAULT_OFFERED (each one at the risk HIDDEN_BY_DEFAULT names). */
   allow?: string[];
   /** Interfaces never forwarded (on top of the built-in list). */
   deny?: string[];
@@ -22,17 +23,24 @@ export interface PolicyFile {
   titlePrefix?: string;
 }
 
+/**
+ * The host decides which globals a guest may have: DEFAULT_OFFERED and what its policy allows by name. The
+ * guest proxy offers its clients whatever the host offers it, less what its own file denies or caps.
+ */
+export type PolicySide = 'host' | 'guest';
+
 export type Verdict = { allowed: true; version: number } | { allowed: false; reason: string };
 
 export class Policy {
   private readonly deny: Set<string>;
-  private readonly allow: Set<string> | null;
+  /** Offered when the compositor advertises them; null on the guest side, where the host already chose. */
+  private readonly offered: Set<string> | null;
   private readonly versions: Map<string, number>;
   readonly titlePrefix: string;
 
-  constructor(file: PolicyFile = {}) {
+  constructor(file: PolicyFile = {}, side: PolicySide = 'host') {
     this.deny = new Set([...NEVER_FORWARDED, ...(file.deny ?? [])]);
-    this.allow = file.allow === undefined ? null : new Set(file.allow);
+    this.offered = side === 'guest' ? null : new Set([...DEFAULT_OFFERED, ...(file.allow ?? [])]);
     this.versions = new Map(Object.entries(file.versions ?? {}));
     this.titlePrefix = file.titlePrefix ?? '';
   }
@@ -42,7 +50,7 @@ export class Policy {
     const known = registry.interface(iface);
     if (known === undefined) return { allowed: false, reason: 'no protocol XML for it' };
     if (this.deny.has(iface)) return { allowed: false, reason: NEVER_FORWARDED.includes(iface) ? 'cannot work across a VM' : 'denied by policy' };
-    if (this.allow !== null && !this.allow.has(iface)) return { allowed: false, reason: 'not in the policy allow list' };
+    if (this.offered !== null && !this.offered.has(iface)) return { allowed: false, reason: notOfferedReason(iface) };
     const cap = this.versions.get(iface) ?? Infinity;
     const version = Math.min(advertised, known.version, cap);
     if (version < 1) return { allowed: false, reason: `version cap ${cap}` };
@@ -50,8 +58,13 @@ export class Policy {
   }
 }
 
+function notOfferedReason(iface: string): string {
+  const risk = HIDDEN_BY_DEFAULT[iface] ?? 'the host\'s request model does not cover it, so a guest could send the compositor what it may crash on';
+  return `not offered by default: ${risk}; allow it by name in the policy file`;
+}
+
 /** Parses and checks a policy file's JSON text; throws an Error naming the bad field. */
-export function parsePolicy(text: string, source: string): Policy {
+export function parsePolicy(text: string, source: string, side: PolicySide = 'host'): Policy {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -77,5 +90,5 @@ export function parsePolicy(text: string, source: string): Policy {
     }
   }
   if (o.titlePrefix !== undefined && typeof o.titlePrefix !== 'string') throw new Error(`${source}: 'titlePrefix' must be a string`);
-  return new Policy({ allow: names('allow'), deny: names('deny'), versions: versions as Record<string, number> | undefined, titlePrefix: o.titlePrefix as string | undefined });
+  return new Policy({ allow: names('allow'), deny: names('deny'), versions: versions as Record<string, number> | undefined, titlePrefix: o.titlePrefix as string | undefined }, side);
 }

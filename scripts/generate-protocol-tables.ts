@@ -1,7 +1,7 @@
-// Scans wayland.xml and wayland-protocols and writes the data-only tables in protocol/generated/.
+// Scans wayland.xml, wayland-protocols and the few other protocol files wayvio models, and writes the data-only tables in protocol/generated/.
 import { isDeepStrictEqual } from 'node:util';
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { parseProtocolXml } from '../protocol/xml-to-spec';
 import type { InterfaceSpec, ProtocolSpec } from '../protocol/types';
 
@@ -10,6 +10,8 @@ export interface GeneratorRoots {
   waylandXml: string;
   /** The wayland-protocols tree; every *.xml below it is scanned. */
   protocolsDir: string;
+  /** Single protocol files from other packages, each one the request model covers (not their whole directories). */
+  extraXml?: string[];
 }
 
 /** Where the tables live, relative to the repository root. */
@@ -17,11 +19,15 @@ export const GENERATED_DIR = 'protocol/generated';
 
 const SELF = 'scripts/generate-protocol-tables.ts';
 
-/** Defaults are Debian's paths; WAYVIO_WAYLAND_XML and WAYVIO_PROTOCOLS_DIR override them. */
+/** KDE's server-decoration protocol (plasma-wayland-protocols): the only file of that package the request model covers. */
+export const PLASMA_SERVER_DECORATION_XML = '/usr/share/plasma-wayland-protocols/server-decoration.xml';
+
+/** Defaults are Debian's paths; WAYVIO_WAYLAND_XML, WAYVIO_PROTOCOLS_DIR and WAYVIO_EXTRA_XML (colon-separated) override them. */
 export function defaultRoots(env: NodeJS.ProcessEnv = process.env): GeneratorRoots {
   return {
     waylandXml: env.WAYVIO_WAYLAND_XML || '/usr/share/wayland/wayland.xml',
     protocolsDir: env.WAYVIO_PROTOCOLS_DIR || '/usr/share/wayland-protocols',
+    extraXml: env.WAYVIO_EXTRA_XML !== undefined ? env.WAYVIO_EXTRA_XML.split(':').filter((f) => f !== '') : [PLASMA_SERVER_DECORATION_XML],
   };
 }
 
@@ -32,6 +38,7 @@ export function generateTables(roots: GeneratorRoots): Map<string, string> {
     const source = relative(roots.protocolsDir, file).split(sep).join('/');
     specs.push(parseProtocolXml(readFileSync(file, 'utf8'), source));
   }
+  for (const file of roots.extraXml ?? []) specs.push(parseProtocolXml(readFileSync(file, 'utf8'), basename(file)));
   const out = new Map<string, string>();
   for (const spec of specs) {
     const path = `${spec.name}.json`;
@@ -109,21 +116,24 @@ function indexTs(specs: ProtocolSpec[]): string {
 }
 
 function usage(): never {
-  process.stderr.write('usage: generate-protocol-tables [--wayland-xml FILE] [--protocols-dir DIR] [--out DIR]\n');
+  process.stderr.write('usage: generate-protocol-tables [--wayland-xml FILE] [--protocols-dir DIR] [--extra-xml FILE]... [--out DIR]\n');
   process.exit(2);
 }
 
 function main(argv: string[]): void {
   const roots = defaultRoots();
+  let extraXml: string[] | null = null; // the first --extra-xml replaces the default list
   let outDir = resolve(__dirname, '..', '..', GENERATED_DIR); // from dist/scripts/
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1];
     if (value === undefined) usage();
     if (argv[i] === '--wayland-xml') roots.waylandXml = value;
     else if (argv[i] === '--protocols-dir') roots.protocolsDir = value;
+    else if (argv[i] === '--extra-xml') extraXml = [...(extraXml ?? []), value];
     else if (argv[i] === '--out') outDir = resolve(value);
     else usage();
   }
+  if (extraXml !== null) roots.extraXml = extraXml;
   const files = generateTables(roots);
   mkdirSync(outDir, { recursive: true });
   // Tables of protocols that disappeared from the system would otherwise linger.

@@ -5,6 +5,8 @@ import type { ArgValue, UntypedNewId } from '../../protocol/wire-codec';
 import { CompositorPools } from './compositor-pools';
 import { QuotaError, type HostPools } from '../host-pools';
 import type { FamilyChecker } from './checker';
+import { Decorations } from './decorations';
+import { SmallExtensions } from './small-extensions';
 import { SurfaceRoles } from './surface-roles';
 import { XdgShell } from './xdg-shell';
 
@@ -18,8 +20,9 @@ const APP_ID_REQUESTS = new Set(['xdg_toplevel.set_app_id', 'zxdg_toplevel_v6.se
 export class RequestModel {
   /** The pools as the compositor maps them: their bounds, and the mappings this client makes it keep. */
   readonly pools: CompositorPools;
+  private readonly decorations = new Decorations();
   /** One checker per protocol family, each asked about every request in this order. */
-  private readonly families: FamilyChecker[] = [new XdgShell(), new SurfaceRoles()];
+  private readonly families: FamilyChecker[] = [new XdgShell(), new SurfaceRoles(), this.decorations, new SmallExtensions()];
   /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
   appId: string | null = null;
   title: string | null = null;
@@ -37,6 +40,7 @@ export class RequestModel {
       this.globals.checkBind(id, args[0] as number, args[1] as UntypedNewId);
       return null;
     }
+    if (this.decorations.drops(name, id)) return 'drop';
     for (const family of this.families) family.request(name, id, args);
     const shm = this.pools.request(name, id, args, resource);
     if (name === 'wl_shm.create_pool' && this.pools.mappings > this.maxPools) {

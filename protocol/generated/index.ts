@@ -35,6 +35,7 @@ import p_xdg_output_unstable_v1 from './xdg_output_unstable_v1.json';
 import p_xdg_shell_unstable_v5 from './xdg_shell_unstable_v5.json';
 import p_xdg_shell_unstable_v6 from './xdg_shell_unstable_v6.json';
 import p_xwayland_keyboard_grab_unstable_v1 from './xwayland_keyboard_grab_unstable_v1.json';
+import p_server_decoration from './server_decoration.json';
 
 /** Drops the "generated" marker so the object is exactly a ProtocolSpec. */
 function spec(json: { '//'?: string }): ProtocolSpec {
@@ -78,6 +79,7 @@ export const ALL_PROTOCOLS: ProtocolSpec[] = [
   spec(p_xdg_output_unstable_v1),
   spec(p_xdg_shell_unstable_v6),
   spec(p_xwayland_keyboard_grab_unstable_v1),
+  spec(p_server_decoration),
 ];
 
 /** Protocols left out of ALL_PROTOCOLS because they redefine an interface of an earlier one. */

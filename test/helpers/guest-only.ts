@@ -24,7 +24,7 @@ export async function startGuest(channel: ChannelSpec, waitConnected = true): Pr
   const logs: string[] = [];
   const socketPath = join(dir, 'wayland-guest');
   const guest = new GuestProxy({
-    socketPath, channel, registry: ProtocolRegistry.builtin(), policy: new Policy(), software: 'wayvio test guest',
+    socketPath, channel, registry: ProtocolRegistry.builtin(), policy: new Policy({}, 'guest'), software: 'wayvio test guest',
     log: createLogger('guest', { level: 'debug', write: (l) => {
       logs.push(l);
       if (process.env.WAYVIO_TEST_LOG === '1') process.stderr.write(l + '\n');

@@ -51,7 +51,7 @@ export async function startProxyPair(o: PairOptions): Promise<ProxyPair> {
   });
   const socketPath = join(dir, 'wayland-guest');
   const guest = new GuestProxy({
-    socketPath, channel: channels.guest, registry, policy: new Policy(o.guestPolicy ?? o.policy),
+    socketPath, channel: channels.guest, registry, policy: new Policy(o.guestPolicy ?? o.policy, 'guest'),
     log: createLogger('guest', { level: 'debug', write }), software: 'wayvio test guest', shm: o.shm,
   });
   host.start();

@@ -34,7 +34,8 @@ t.before(async () => {
   sway = await startSway();
   const registry = ProtocolRegistry.builtin();
   registry.loadXmlText(readFileSync(DATA_CONTROL_XML, 'utf8'), DATA_CONTROL_XML);
-  pair = await startProxyPair({ compositorPath: sway.socketPath, registry });
+  // data-control reads the host clipboard without focus: hidden unless allowed by name
+  pair = await startProxyPair({ compositorPath: sway.socketPath, registry, policy: { allow: ['zwlr_data_control_manager_v1'] } });
   bigFile = join(work, 'random.bin');
   bigHash = await writeRandomFile(bigFile, BIG_BYTES);
 });

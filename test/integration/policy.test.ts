@@ -1,4 +1,4 @@
-// The global policy end to end on sway: denied globals vanish, versions are capped, titles carry the VM's prefix.
+// The global policy end to end on sway: defaults only, allowed globals added by name, denied ones gone, versions capped, title prefixes.
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,9 @@ import { startProxyPair, type ProxyPair } from '../helpers/proxy-pair';
 import { RawClient } from '../helpers/raw-client';
 import { buildTestClients, startPatternClient, waylandInfo } from '../../harness/test-clients';
 import { parsePolicy } from '../../protocol/policy';
+import { registryFor } from '../../cli/usage';
+import { DEFAULT_OFFERED, HIDDEN_BY_DEFAULT } from '../../protocol/default-offer';
+import { repoRoot } from '../../harness/test-clients';
 
 checkFdLeaks(t);
 const run = promisify(execFile);
@@ -37,6 +40,36 @@ t.test('denied globals are hidden and versions capped', async (t) => {
   t.ok(direct.some((g) => g.interface === 'wl_seat' && g.version > 5), 'sway offers wl_seat above 5');
   t.same(proxied.filter((g) => g.interface === 'wl_seat').map((g) => g.version), [5], 'the guest sees version 5');
   t.ok(pair.logs.some((l) => /global wp_viewporter v\d+ hidden: denied by policy/.test(l)), 'logged');
+});
+
+t.test('only DEFAULT_OFFERED reaches the guest by default', async (t) => {
+  const proxied = await waylandInfo(pair);
+  t.same(proxied.filter((g) => !DEFAULT_OFFERED.includes(g.interface)).map((g) => g.interface), [], 'nothing outside the defaults');
+  t.ok(proxied.some((g) => g.interface === 'zxdg_decoration_manager_v1'), 'xdg-decoration is offered');
+  t.ok(proxied.some((g) => g.interface === 'org_kde_kwin_server_decoration_manager'), 'KDE server-decoration is offered');
+  t.ok(pair.logs.some((l) => /global zwp_keyboard_shortcuts_inhibit_manager_v1 v\d+ hidden: not offered by default: turns off the host's keyboard shortcuts.*; allow it by name in the policy file/.test(l)), 'the host says why and how to allow it');
+});
+
+t.test('a wlroots protocol loaded with --protocol stays hidden unless the policy allows it by name', async (t) => {
+  const xml = join(repoRoot(), 'test', 'fixtures', 'wlr-data-control-unstable-v1.xml');
+  const registry = registryFor({ protocol: [xml] });
+  t.ok((await waylandInfo(sway)).some((g) => g.interface === 'zwlr_data_control_manager_v1'), 'sway offers data-control');
+  const hidden = await startProxyPair({ compositorPath: sway.socketPath, registry });
+  try {
+    t.notOk((await waylandInfo(hidden)).some((g) => g.interface === 'zwlr_data_control_manager_v1'), 'hidden by default, though the XML is loaded');
+    const why = `not offered by default: ${HIDDEN_BY_DEFAULT.zwlr_data_control_manager_v1}; allow it by name in the policy file`;
+    t.ok(hidden.logs.some((l) => l.includes(`global zwlr_data_control_manager_v1 v2 hidden: ${why}`)), `logged: ${why}`);
+  } finally {
+    await hidden.stop();
+  }
+  const allowed = await startProxyPair({ compositorPath: sway.socketPath, registry, policy: { allow: ['zwlr_data_control_manager_v1'] } });
+  try {
+    const seen = await waylandInfo(allowed);
+    t.same(seen.filter((g) => g.interface === 'zwlr_data_control_manager_v1').map((g) => g.version), [2], 'allowed by name: offered');
+    t.ok(seen.some((g) => g.interface === 'wl_compositor'), 'and the defaults stay');
+  } finally {
+    await allowed.stop();
+  }
 });
 
 t.test('binding above the cap is refused', async (t) => {

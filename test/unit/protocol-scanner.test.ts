@@ -24,8 +24,9 @@ const iface = (body: string, version = 3, name = 'test_thing', proto = 'test') =
 
 t.test('golden: protocol/generated matches the system XML', (t) => {
   const roots = defaultRoots();
-  if (!existsSync(roots.waylandXml) || !existsSync(roots.protocolsDir)) {
-    t.fail(`missing ${roots.waylandXml} or ${roots.protocolsDir}: apt-get install libwayland-dev wayland-protocols (or set WAYVIO_WAYLAND_XML / WAYVIO_PROTOCOLS_DIR)`);
+  const missing = [roots.waylandXml, roots.protocolsDir, ...(roots.extraXml ?? [])].filter((f) => !existsSync(f));
+  if (missing.length > 0) {
+    t.fail(`missing ${missing.join(', ')}: apt-get install libwayland-dev wayland-protocols plasma-wayland-protocols (or set WAYVIO_WAYLAND_XML / WAYVIO_PROTOCOLS_DIR / WAYVIO_EXTRA_XML)`);
     return t.end();
   }
   const expected = generateTables(roots);
