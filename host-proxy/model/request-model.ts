@@ -6,6 +6,9 @@ import { CompositorPools } from './compositor-pools';
 import { QuotaError, type HostPools } from '../host-pools';
 import type { FamilyChecker } from './checker';
 import { SurfaceRoles } from './surface-roles';
+import { Ceilings } from './ceilings';
+import { DataDevice } from './data-device';
+import { Surfaces } from './surfaces';
 import { XdgOrder } from './xdg-order';
 
 const TITLE_REQUESTS = new Set(['xdg_toplevel.set_title', 'zxdg_toplevel_v6.set_title']);
@@ -19,7 +22,8 @@ export class RequestModel {
   /** The pools as the compositor maps them: their bounds, and the mappings this client makes it keep. */
   readonly pools: CompositorPools;
   /** One checker per protocol family, each asked about every request in this order. */
-  private readonly families: FamilyChecker[] = [new XdgOrder(), new SurfaceRoles()];
+  private readonly surfaces = new Surfaces();
+  private readonly families: FamilyChecker[] = [new XdgOrder(), new SurfaceRoles(), this.surfaces, new DataDevice(), new Ceilings()];
   /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
   appId: string | null = null;
   title: string | null = null;
@@ -35,6 +39,7 @@ export class RequestModel {
   request(name: string, id: number, args: ArgValue[], resource: number | undefined): ArgValue[] | null | 'drop' {
     if (name === 'wl_registry.bind') {
       this.globals.checkBind(id, args[0] as number, args[1] as UntypedNewId);
+      this.surfaces.request(name, id, args);
       return null;
     }
     for (const family of this.families) family.request(name, id, args);
@@ -42,12 +47,13 @@ export class RequestModel {
     if (name === 'wl_shm.create_pool' && this.pools.mappings > this.maxPools) {
       throw new QuotaError('max-pools', `the compositor would map ${this.pools.mappings} shm pools for this client, more than ${this.maxPools} (--max-pools)`);
     }
-    return shm ?? this.rewrite(name, args);
+    return shm ?? this.surfaces.rectangle(name, args) ?? this.rewrite(name, args);
   }
 
   /** Event `name` (`iface.event`) from the compositor to object `id`, before the guest sees it. */
   event(name: string, id: number, args: readonly ArgValue[]): void {
     for (const family of this.families) family.event?.(name, id, args);
+    this.pools.event(name, id, args);
   }
 
   /** Title prefixes; app ids and titles are noted for the status page. */

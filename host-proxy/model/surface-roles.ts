@@ -1,6 +1,7 @@
 // Surface roles and the sub-surface tree, checked by the host for each guest client before the compositor sees a request.
 import { ProtocolError } from '../../protocol/protocol-error';
 import type { ArgValue } from '../../protocol/wire-codec';
+import { CEILINGS, overCeiling } from './ceilings';
 
 type Role = 'wl_subsurface' | 'xdg_surface' | 'cursor' | 'drag icon';
 
@@ -57,7 +58,8 @@ export class SurfaceRoles {
         break;
       }
       case 'wl_pointer.set_cursor':
-        if (args[1] !== 0 && args[1] !== null) this.claim(args[1] as number, 'cursor', name, id, 'wl_pointer.role');
+      case 'zwp_tablet_tool_v2.set_cursor':
+        if (args[1] !== 0 && args[1] !== null) this.claim(args[1] as number, 'cursor', name, id, `${name.split('.')[0]}.role`);
         break;
       case 'wl_data_device.start_drag':
         if (args[2] !== 0 && args[2] !== null) this.claim(args[2] as number, 'drag icon', name, id, 'wl_data_device.role');
@@ -76,9 +78,13 @@ export class SurfaceRoles {
     if (this.subsurfaceOf.has(surface)) refuse(name, subcompositor, `wl_surface#${surface} is a sub-surface already`, 'wl_subcompositor.bad_surface');
     if (this.xdgSurfaceOf.has(surface)) refuse(name, subcompositor, `wl_surface#${surface} has an xdg_surface`, 'wl_subcompositor.bad_surface');
     this.claim(surface, 'wl_subsurface', name, subcompositor, 'wl_subcompositor.bad_surface');
-    for (let up: number | null = parent; up !== null; up = this.parentOf(up)) {
-      if (up === surface) refuse(name, subcompositor, `wl_surface#${surface} is an ancestor of its parent wl_surface#${parent}`, 'wl_subcompositor.bad_parent');
+    let depth = 1;
+    for (let up: number | null = parent; up !== null; up = this.parentOf(up), depth++) {
+      if (up === surface) refuse(name, subcompositor, `wl_surface#${surface} is an ancestor of its parent wl_surface#${parent}`, 'wl_subcompositor.bad_surface');
     }
+    // the surface's own sub-surfaces hang below it too
+    depth += this.depthBelow(surface);
+    if (depth > CEILINGS.subsurfaceDepth) overCeiling('subsurfaceDepth', `wl_subcompositor#${subcompositor}.get_subsurface makes a sub-surface tree ${depth} deep`);
     this.subsurfaces.set(sub, { surface, parent });
     this.subsurfaceOf.set(surface, sub);
   }
@@ -91,6 +97,15 @@ export class SurfaceRoles {
     if (sibling === sub.surface || this.parentOf(sibling) !== sub.parent) {
       refuse(name, id, `wl_surface#${sibling} is neither its parent nor a sibling`, 'wl_subsurface.bad_surface');
     }
+  }
+
+  /** How many levels of sub-surfaces hang below `surface`. */
+  private depthBelow(surface: number): number {
+    let deepest = 0;
+    for (const sub of this.subsurfaces.values()) {
+      if (sub.parent === surface && sub.surface !== null) deepest = Math.max(deepest, 1 + this.depthBelow(sub.surface));
+    }
+    return deepest;
   }
 
   /** The parent of a surface that is a live sub-surface, else null. */
