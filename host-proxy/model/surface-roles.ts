@@ -78,7 +78,8 @@ export class SurfaceRoles {
     if (this.subsurfaceOf.has(surface)) refuse(name, subcompositor, `wl_surface#${surface} is a sub-surface already`, 'wl_subcompositor.bad_surface');
     if (this.xdgSurfaceOf.has(surface)) refuse(name, subcompositor, `wl_surface#${surface} has an xdg_surface`, 'wl_subcompositor.bad_surface');
     this.claim(surface, 'wl_subsurface', name, subcompositor, 'wl_subcompositor.bad_surface');
-    let depth = 1;
+    // one level for each surface from the parent up to the root
+    let depth = 0;
     for (let up: number | null = parent; up !== null; up = this.parentOf(up), depth++) {
       if (up === surface) refuse(name, subcompositor, `wl_surface#${surface} is an ancestor of its parent wl_surface#${parent}`, 'wl_subcompositor.bad_surface');
     }
@@ -99,13 +100,19 @@ export class SurfaceRoles {
     }
   }
 
-  /** How many levels of sub-surfaces hang below `surface`. */
+  /** How many levels of sub-surfaces hang below `surface` (one pass over the sub-surfaces, then the tree). */
   private depthBelow(surface: number): number {
-    let deepest = 0;
+    const children = new Map<number, number[]>();
     for (const sub of this.subsurfaces.values()) {
-      if (sub.parent === surface && sub.surface !== null) deepest = Math.max(deepest, 1 + this.depthBelow(sub.surface));
+      if (sub.parent === null || sub.surface === null) continue;
+      const list = children.get(sub.parent);
+      if (list === undefined) children.set(sub.parent, [sub.surface]);
+      else list.push(sub.surface);
     }
-    return deepest;
+    if (!children.has(surface)) return 0;
+    let depth = 0;
+    for (let level = [surface]; level.length > 0; depth++) level = level.flatMap((s) => children.get(s) ?? []);
+    return depth - 1;
   }
 
   /** The parent of a surface that is a live sub-surface, else null. */
