@@ -21,9 +21,12 @@ const APP_ID_REQUESTS = new Set(['xdg_toplevel.set_app_id', 'zxdg_toplevel_v6.se
 export class RequestModel {
   /** The pools as the compositor maps them: their bounds, and the mappings this client makes it keep. */
   readonly pools: CompositorPools;
-  /** One checker per protocol family, each asked about every request in this order. */
+  /** Also asked for wl_registry.bind (wl_compositor versions), and for the damage rectangles it clamps. */
   private readonly surfaces = new Surfaces();
-  private readonly families: FamilyChecker[] = [new XdgOrder(), new SurfaceRoles(), this.surfaces, new DataDevice(), new Ceilings()];
+  /** One checker per protocol family, each asked about every request in this order. */
+  private readonly families: FamilyChecker[] = [new XdgOrder(), new SurfaceRoles(), this.surfaces, new DataDevice()];
+  /** Asked after the pools: a buffer that does not fit its pool is a protocol error before it is a ceiling. */
+  private readonly ceilings = new Ceilings();
   /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
   appId: string | null = null;
   title: string | null = null;
@@ -44,6 +47,7 @@ export class RequestModel {
     }
     for (const family of this.families) family.request(name, id, args);
     const shm = this.pools.request(name, id, args, resource);
+    this.ceilings.request(name, id, args);
     if (name === 'wl_shm.create_pool' && this.pools.mappings > this.maxPools) {
       throw new QuotaError('max-pools', `the compositor would map ${this.pools.mappings} shm pools for this client, more than ${this.maxPools} (--max-pools)`);
     }
@@ -54,6 +58,7 @@ export class RequestModel {
   event(name: string, id: number, args: readonly ArgValue[]): void {
     for (const family of this.families) family.event?.(name, id, args);
     this.pools.event(name, id, args);
+    this.ceilings.event(name, id, args);
   }
 
   /** Title prefixes; app ids and titles are noted for the status page. */
