@@ -46,10 +46,13 @@ export class ObjectMap {
   /** The entry of a request the client sends to `id`, refusing unknown/dead objects and too-new opcodes. */
   request(id: number, opcode: number): MessageEntry {
     const obj = this.objects.get(id);
-    if (obj === undefined || obj.zombie) throw new ProtocolError('UNKNOWN_OBJECT', `request to ${obj ? 'destroyed' : 'unknown'} object ${id}`);
+    // libwayland-server posts both on the connection's wl_display (invalid_method on the object itself)
+    if (obj === undefined || obj.zombie) {
+      throw new ProtocolError('UNKNOWN_OBJECT', `request to ${obj ? 'destroyed' : 'unknown'} object ${id} (wl_display.invalid_object)`, { objectId: 1, entry: 'wl_display.invalid_object' });
+    }
     const entry = obj.table.requests[opcode];
     if (entry === undefined || entry.spec.since > obj.version) {
-      throw new ProtocolError('UNKNOWN_OPCODE', `${obj.iface.name}#${id} (version ${obj.version}) has no request ${opcode}`);
+      throw new ProtocolError('UNKNOWN_OPCODE', `${obj.iface.name}#${id} (version ${obj.version}) has no request ${opcode} (wl_display.invalid_method)`, { objectId: id, entry: 'wl_display.invalid_method' });
     }
     return entry;
   }

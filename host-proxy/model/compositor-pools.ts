@@ -2,6 +2,7 @@
 import { ProtocolError } from '../../protocol/protocol-error';
 import type { ArgValue } from '../../protocol/wire-codec';
 import type { HostPool, HostPools, HostRegion, RegionRef } from '../host-pools';
+import { bytesPerPixel } from './shm-formats';
 
 /**
  * What the compositor got with wl_shm.create_pool: a dup of a memfd pool (the compositor maps that file;
@@ -29,6 +30,8 @@ export class CompositorPools {
   private readonly mapped = new Set<CompositorPool>();
   /** wl_buffer id → the pool it was made from. */
   private readonly bufferPools = new Map<number, CompositorPool>();
+  /** The formats wl_shm.format announced; argb8888 (0) and xrgb8888 (1) every compositor supports. */
+  private readonly formats = new Set<number>([0, 1]);
 
   constructor(private readonly hostPools: HostPools) {}
 
@@ -46,15 +49,15 @@ export class CompositorPools {
   request(name: string, id: number, args: ArgValue[], resource: number | undefined): ArgValue[] | null | 'drop' {
     switch (name) {
       case 'wl_shm.create_pool': {
-        const memory = this.create(args[0] as number, resource, args[2] as number);
+        const memory = this.create(id, args[0] as number, resource, args[2] as number);
         return memory.kind === 'region' ? [args[0], args[1], (this.hostPools.region as HostRegion).size] : null;
       }
       case 'wl_shm_pool.resize':
         this.resize(id, args[0] as number);
         return this.pools.get(id)?.memory.kind === 'region' ? 'drop' : null;
       case 'wl_shm_pool.create_buffer': {
-        const [buffer, offset, width, height, stride] = args as number[];
-        const shifted = this.createBuffer(id, buffer, offset, width, height, stride);
+        const [buffer, offset, width, height, stride, format] = args as number[];
+        const shifted = this.createBuffer(id, buffer, offset, width, height, stride, format);
         return shifted === offset ? null : [buffer, shifted, width, height, stride, args[5]];
       }
       case 'wl_shm_pool.destroy':
@@ -68,12 +71,18 @@ export class CompositorPools {
     }
   }
 
+  /** wl_shm.format: a format the client may use. */
+  event(name: string, _id: number, args: readonly ArgValue[]): void {
+    if (name === 'wl_shm.format') this.formats.add(args[0] as number);
+  }
+
   /** wl_shm.create_pool with the fd of `resource` and `size`: throws when it does not fit that memory. */
-  private create(poolId: number, resource: number | undefined, size: number): PoolMemory {
+  private create(shmId: number, poolId: number, resource: number | undefined, size: number): PoolMemory {
     const memory = resource === undefined ? undefined : this.memoryOf(resource);
-    if (memory === undefined) throw new ProtocolError('BAD_ARGUMENT', 'wl_shm.create_pool: the fd is not an shm pool resource');
+    if (memory === undefined) throw new ProtocolError('BAD_ARGUMENT', 'wl_shm.create_pool: the fd is not an shm pool resource (wl_shm.invalid_fd)', { objectId: shmId, entry: 'wl_shm.invalid_fd' });
     const have = this.sizeOf(memory);
-    if (size <= 0 || size > have) throw new ProtocolError('BAD_ARGUMENT', `wl_shm.create_pool: size ${size} does not fit the ${have}-byte pool`);
+    if (size <= 0) throw new ProtocolError('BAD_ARGUMENT', `wl_shm.create_pool: size ${size} is not positive (wl_shm.invalid_stride)`, { objectId: shmId, entry: 'wl_shm.invalid_stride' });
+    if (size > have) throw new ProtocolError('BAD_ARGUMENT', `wl_shm.create_pool: size ${size} does not fit the ${have}-byte pool (wl_shm.invalid_fd)`, { objectId: shmId, entry: 'wl_shm.invalid_fd' });
     const pool: CompositorPool = { memory, size, alive: true, buffers: 0 };
     this.pools.set(poolId, pool);
     this.mapped.add(pool);
@@ -85,20 +94,28 @@ export class CompositorPools {
     const p = this.live(poolId, 'resize');
     const have = this.sizeOf(p.memory);
     if (size < p.size || size > have) {
-      throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${poolId}.resize(${size}): a pool of ${p.size} bytes may grow only up to the ${have} bytes of memory the compositor maps`);
+      // libwayland-server posts invalid_stride for a shrinking pool; a pool grown past its file is an fd too small
+      const entry = size < p.size ? 'wl_shm.invalid_stride' : 'wl_shm.invalid_fd';
+      throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${poolId}.resize(${size}): a pool of ${p.size} bytes may grow only up to the ${have} bytes of memory the compositor maps (${entry})`, { objectId: poolId, entry });
     }
     p.size = size;
   }
 
   /**
-   * wl_shm_pool.create_buffer: the buffer must lie inside the pool (overflow-safe: every term is a double).
-   * Returns the offset the compositor sees: a region pool's buffers are shifted by its place in the region.
+   * wl_shm_pool.create_buffer: an announced format, rows of at least width * bytes per pixel (libwayland only
+   * asks stride >= width, so a renderer would read the last row past the pool), and the buffer inside the pool
+   * (overflow-safe: every term is a double). Returns the offset the compositor sees: a region pool's buffers
+   * are shifted by its place in the region.
    */
-  private createBuffer(poolId: number, bufferId: number, offset: number, width: number, height: number, stride: number): number {
+  private createBuffer(poolId: number, bufferId: number, offset: number, width: number, height: number, stride: number, format: number): number {
     const p = this.live(poolId, 'create_buffer');
+    if (!this.formats.has(format)) {
+      throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${poolId}.create_buffer: format 0x${format.toString(16)} was not announced by wl_shm.format (wl_shm.invalid_format)`, { objectId: poolId, entry: 'wl_shm.invalid_format' });
+    }
     const size = Math.min(p.size, this.sizeOf(p.memory));
-    if (offset < 0 || width <= 0 || height <= 0 || stride < width || offset + stride * height > size) {
-      throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${poolId}.create_buffer: ${width}x${height} stride ${stride} at ${offset} does not fit the ${size}-byte pool`);
+    const row = width * bytesPerPixel(format);
+    if (offset < 0 || width <= 0 || height <= 0 || stride < row || offset + stride * height > size) {
+      throw new ProtocolError('BAD_ARGUMENT', `wl_shm_pool#${poolId}.create_buffer: ${width}x${height} stride ${stride} at ${offset} does not fit the ${size}-byte pool with rows of ${row} bytes (wl_shm.invalid_stride)`, { objectId: poolId, entry: 'wl_shm.invalid_stride' });
     }
     p.buffers++;
     this.bufferPools.set(bufferId, p);

@@ -8,6 +8,9 @@ import type { FamilyChecker } from './checker';
 import { Decorations } from './decorations';
 import { SmallExtensions } from './small-extensions';
 import { SurfaceRoles } from './surface-roles';
+import { Ceilings } from './ceilings';
+import { DataDevice } from './data-device';
+import { Surfaces } from './surfaces';
 import { XdgShell } from './xdg-shell';
 
 const TITLE_REQUESTS = new Set(['xdg_toplevel.set_title', 'zxdg_toplevel_v6.set_title']);
@@ -21,8 +24,12 @@ export class RequestModel {
   /** The pools as the compositor maps them: their bounds, and the mappings this client makes it keep. */
   readonly pools: CompositorPools;
   private readonly decorations = new Decorations();
+  /** Also asked for wl_registry.bind (wl_compositor versions), and for the damage rectangles it clamps. */
+  private readonly surfaces = new Surfaces();
   /** One checker per protocol family, each asked about every request in this order. */
-  private readonly families: FamilyChecker[] = [new XdgShell(), new SurfaceRoles(), this.decorations, new SmallExtensions()];
+  private readonly families: FamilyChecker[] = [new XdgShell(), new SurfaceRoles(), this.surfaces, new DataDevice(), this.decorations, new SmallExtensions()];
+  /** Asked after the pools: a buffer that does not fit its pool is a protocol error before it is a ceiling. */
+  private readonly ceilings = new Ceilings();
   /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
   appId: string | null = null;
   title: string | null = null;
@@ -38,20 +45,24 @@ export class RequestModel {
   request(name: string, id: number, args: ArgValue[], resource: number | undefined): ArgValue[] | null | 'drop' {
     if (name === 'wl_registry.bind') {
       this.globals.checkBind(id, args[0] as number, args[1] as UntypedNewId);
+      this.surfaces.request(name, id, args);
       return null;
     }
     if (this.decorations.drops(name, id)) return 'drop';
     for (const family of this.families) family.request(name, id, args);
     const shm = this.pools.request(name, id, args, resource);
+    this.ceilings.request(name, id, args);
     if (name === 'wl_shm.create_pool' && this.pools.mappings > this.maxPools) {
       throw new QuotaError('max-pools', `the compositor would map ${this.pools.mappings} shm pools for this client, more than ${this.maxPools} (--max-pools)`);
     }
-    return shm ?? this.rewrite(name, args);
+    return shm ?? this.surfaces.rectangle(name, args) ?? this.rewrite(name, args);
   }
 
   /** Event `name` (`iface.event`) from the compositor to object `id`, before the guest sees it. */
   event(name: string, id: number, args: readonly ArgValue[]): void {
     for (const family of this.families) family.event?.(name, id, args);
+    this.pools.event(name, id, args);
+    this.ceilings.event(name, id, args);
   }
 
   /** Title prefixes; app ids and titles are noted for the status page. */

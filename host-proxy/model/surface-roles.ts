@@ -1,6 +1,7 @@
 // Surface roles and the sub-surface tree, checked by the host for each guest client before the compositor sees a request.
 import { ProtocolError } from '../../protocol/protocol-error';
 import type { ArgValue } from '../../protocol/wire-codec';
+import { CEILINGS, overCeiling } from './ceilings';
 
 type Role = 'wl_subsurface' | 'xdg_surface' | 'cursor' | 'drag icon';
 
@@ -57,7 +58,8 @@ export class SurfaceRoles {
         break;
       }
       case 'wl_pointer.set_cursor':
-        if (args[1] !== 0 && args[1] !== null) this.claim(args[1] as number, 'cursor', name, id, 'wl_pointer.role');
+      case 'zwp_tablet_tool_v2.set_cursor':
+        if (args[1] !== 0 && args[1] !== null) this.claim(args[1] as number, 'cursor', name, id, `${name.split('.')[0]}.role`);
         break;
       case 'wl_data_device.start_drag':
         if (args[2] !== 0 && args[2] !== null) this.claim(args[2] as number, 'drag icon', name, id, 'wl_data_device.role');
@@ -76,9 +78,14 @@ export class SurfaceRoles {
     if (this.subsurfaceOf.has(surface)) refuse(name, subcompositor, `wl_surface#${surface} is a sub-surface already`, 'wl_subcompositor.bad_surface');
     if (this.xdgSurfaceOf.has(surface)) refuse(name, subcompositor, `wl_surface#${surface} has an xdg_surface`, 'wl_subcompositor.bad_surface');
     this.claim(surface, 'wl_subsurface', name, subcompositor, 'wl_subcompositor.bad_surface');
-    for (let up: number | null = parent; up !== null; up = this.parentOf(up)) {
-      if (up === surface) refuse(name, subcompositor, `wl_surface#${surface} is an ancestor of its parent wl_surface#${parent}`, 'wl_subcompositor.bad_parent');
+    // one level for each surface from the parent up to the root
+    let depth = 0;
+    for (let up: number | null = parent; up !== null; up = this.parentOf(up), depth++) {
+      if (up === surface) refuse(name, subcompositor, `wl_surface#${surface} is an ancestor of its parent wl_surface#${parent}`, 'wl_subcompositor.bad_surface');
     }
+    // the surface's own sub-surfaces hang below it too
+    depth += this.depthBelow(surface);
+    if (depth > CEILINGS.subsurfaceDepth) overCeiling('subsurfaceDepth', `wl_subcompositor#${subcompositor}.get_subsurface makes a sub-surface tree ${depth} deep`);
     this.subsurfaces.set(sub, { surface, parent });
     this.subsurfaceOf.set(surface, sub);
   }
@@ -91,6 +98,21 @@ export class SurfaceRoles {
     if (sibling === sub.surface || this.parentOf(sibling) !== sub.parent) {
       refuse(name, id, `wl_surface#${sibling} is neither its parent nor a sibling`, 'wl_subsurface.bad_surface');
     }
+  }
+
+  /** How many levels of sub-surfaces hang below `surface` (one pass over the sub-surfaces, then the tree). */
+  private depthBelow(surface: number): number {
+    const children = new Map<number, number[]>();
+    for (const sub of this.subsurfaces.values()) {
+      if (sub.parent === null || sub.surface === null) continue;
+      const list = children.get(sub.parent);
+      if (list === undefined) children.set(sub.parent, [sub.surface]);
+      else list.push(sub.surface);
+    }
+    if (!children.has(surface)) return 0;
+    let depth = 0;
+    for (let level = [surface]; level.length > 0; depth++) level = level.flatMap((s) => children.get(s) ?? []);
+    return depth - 1;
   }
 
   /** The parent of a surface that is a live sub-surface, else null. */

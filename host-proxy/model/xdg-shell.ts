@@ -1,11 +1,9 @@
 // xdg-shell's rules for one guest client (construction and destruction order, configure serials, buffers before the first configure, positioners, toplevel and popup state), checked by the host before the compositor sees a request.
 import { ProtocolError } from '../../protocol/protocol-error';
 import type { ArgValue } from '../../protocol/wire-codec';
-import { QuotaError } from '../host-pools';
+import { CEILINGS, overCeiling } from './ceilings';
 import { byHost, leftToCompositor, type ErrorAccounts, type FamilyChecker } from './checker';
 
-/** Live xdg_popups of one client at once (each may hold a grab and compositor state). */
-export const MAX_OPEN_POPUPS = 64;
 /** Configure serials kept per xdg_surface while the guest acks none; the oldest go first (a client acks the newest). */
 const MAX_UNACKED_CONFIGURES = 1024;
 /** xdg_toplevel.resize_edge: none, top, bottom, left, top_left, bottom_left, right, top_right, bottom_right. */
@@ -225,7 +223,7 @@ export class XdgShell implements FamilyChecker {
       // weston 10 segfaults on get_popup when it freed the parent's state with its wl_surface (measured)
       if (parent?.surface === null) refuse(`the wl_surface of the parent xdg_surface#${args[1] as number} was destroyed`, 'xdg_wm_base.invalid_popup_parent', s.wm);
       this.completePositioner(args[2] as number, s.wm, refuse);
-      if (this.popups.size >= MAX_OPEN_POPUPS) throw new QuotaError('max-popups', `xdg_surface#${xs}.get_popup would make more than ${MAX_OPEN_POPUPS} live xdg_popups for this client`);
+      if (this.popups.size >= CEILINGS.popupsOpen) overCeiling('popupsOpen', `xdg_surface#${xs}.get_popup would make ${this.popups.size + 1} live xdg_popups for this client`);
       this.popups.set(id, { xdgSurface: xs, committed: false });
     }
     s.constructed = true;

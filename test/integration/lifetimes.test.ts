@@ -40,21 +40,23 @@ function hostClients(p: ProxyPair): number {
   return [...p.host.channels.values()].reduce((n, ch) => n + ch.clients.size, 0);
 }
 
-async function scaleZeroError(socketPath: string) {
+/** wl_data_source.set_actions twice: weston posts invalid_action_mask itself, the host leaves it to the compositor. */
+async function actionsTwiceError(socketPath: string) {
   const c = new RawClient(socketPath);
   const reg = await c.getRegistry();
-  const compositor = c.bind(reg, 'wl_compositor', 4);
-  const surface = c.send(compositor, 'create_surface', [0]);
-  c.send(surface, 'set_buffer_scale', [0]);
+  const manager = c.bind(reg, 'wl_data_device_manager', 3);
+  const source = c.send(manager, 'create_data_source', [0]);
+  c.send(source, 'set_actions', [1]);
+  c.send(source, 'set_actions', [1]);
   await c.until(() => c.error() !== undefined);
   await c.until(() => c.closed, 2000);
   c.close();
-  return { surface, error: c.error()?.args };
+  return { source, error: c.error()?.args };
 }
 
 t.test('a compositor protocol error reaches the client as the same wl_display.error', async (t) => {
-  const direct = await scaleZeroError(weston.socketPath);
-  const proxied = await scaleZeroError(pair.socketPath);
+  const direct = await actionsTwiceError(weston.socketPath);
+  const proxied = await actionsTwiceError(pair.socketPath);
   t.ok(direct.error !== undefined, `weston reports an error directly: ${JSON.stringify(direct.error)}`);
   t.same(proxied.error, direct.error, 'same object, code and message through wayvio');
   t.ok(await waitUntil(() => pair.guest.clientCount === 0 && hostClients(pair) === 0), 'both sides dropped the client');

@@ -1,7 +1,8 @@
 // XdgShell (and XdgPopups' two xdg_wm_base refusals) without a compositor: each xdg-shell error entry the host enforces, and what real clients send.
 import t from 'tap';
 import { QuotaError } from '../../host-proxy/host-pools';
-import { MAX_OPEN_POPUPS, XdgShell, XDG_SHELL_ERRORS } from '../../host-proxy/model/xdg-shell';
+import { CEILINGS } from '../../host-proxy/model/ceilings';
+import { XdgShell, XDG_SHELL_ERRORS } from '../../host-proxy/model/xdg-shell';
 import { XdgPopups } from '../../host-proxy/model/xdg-popups';
 import { ProtocolError } from '../../protocol/protocol-error';
 import { ProtocolRegistry } from '../../protocol/registry';
@@ -191,10 +192,10 @@ t.test('xdg_popup.invalid_grab, and XdgPopups\' not_the_topmost_popup and invali
     'xdg_wm_base.invalid_popup_parent', 'a parent whose role object is gone');
 });
 
-t.test(`at most ${MAX_OPEN_POPUPS} popups at once`, async (t) => {
+t.test(`at most ${CEILINGS.popupsOpen} popups at once`, async (t) => {
   const shell = new XdgShell();
   run(shell, [...toplevel(10, 20, 21), ...positioner]);
-  for (let i = 0; i < MAX_OPEN_POPUPS; i++) run(shell, popup(1000 + i, 2000 + i, 3000 + i, 20));
+  for (let i = 0; i < CEILINGS.popupsOpen; i++) run(shell, popup(1000 + i, 2000 + i, 3000 + i, 20));
   t.throws(() => run(shell, popup(999, 1999, 2999, 20)), QuotaError, 'one more');
   run(shell, [['xdg_popup.destroy', 3000, []]]);
   t.doesNotThrow(() => run(shell, [['xdg_surface.get_popup', 1999, [2999, 20, POS]]]), 'after one is destroyed');
