@@ -14,8 +14,8 @@ import { ProtocolRegistry } from '../../protocol/registry';
 
 checkFdLeaks(t);
 
-/** What fixture.weston 10 posts for wl_surface.set_buffer_scale(0), a check the host leaves to the compositor. */
-const SCALE_ERROR = /buffer scale must be at least one/;
+/** What fixture.weston 10 posts for a second wl_data_source.set_actions, a check the host leaves to the compositor. */
+const ACTIONS_ERROR = /cannot set actions more than once/;
 
 const fixture = westonPairForFile(t);
 
@@ -39,23 +39,24 @@ async function provokeWhilePaused(t: Test, poke: () => void, done: () => boolean
   clearInterval(timer);
 }
 
-t.test('a guest client gets fixture.weston\'s error for a zero buffer scale, although the host\'s next write failed with EPIPE', async (t) => {
+t.test('a guest client gets fixture.weston\'s error for a second set_actions, although the host\'s next write failed with EPIPE', async (t) => {
   const c = new RawClient(fixture.pair.socketPath);
   t.teardown(() => c.close());
   const reg = await c.getRegistry();
-  const compositor = c.bind(reg, 'wl_compositor', 4);
-  const surface = c.send(compositor, 'create_surface', [0]);
+  const manager = c.bind(reg, 'wl_data_device_manager', 3);
+  const source = c.send(manager, 'create_data_source', [0]);
+  c.send(source, 'set_actions', [1]);
   await c.roundtrip();
   t.equal(c.error(), undefined, 'no error yet');
   onlyHostClient().pause();
-  c.send(surface, 'set_buffer_scale', [0]);
+  c.send(source, 'set_actions', [1]);
   await provokeWhilePaused(t, () => c.send(1, 'sync', [0]), () => c.closed || c.error() !== undefined);
   const error = c.error();
   t.ok(error !== undefined, 'the client got wl_display.error');
-  t.equal(error?.args[1], 0, 'with fixture.weston\'s code (wl_surface.error.invalid_scale)');
-  t.match(String(error?.args[2]), SCALE_ERROR, `and its message: ${String(error?.args[2])}`);
+  t.equal(error?.args[1], 0, 'with fixture.weston\'s code (wl_data_source.error.invalid_action_mask)');
+  t.match(String(error?.args[2]), ACTIONS_ERROR, `and its message: ${String(error?.args[2])}`);
   t.ok(await c.until(() => c.closed), 'then the connection closed');
-  t.ok(fixture.pair.logs.some((l) => /host channel \d+ client \d+: warn: compositor error: wl_display#1\.error\(.*buffer scale must be at least one/.test(l)), 'the host logged the error');
+  t.ok(fixture.pair.logs.some((l) => /host channel \d+ client \d+: warn: compositor error: wl_display#1\.error\(.*cannot set actions more than once/.test(l)), 'the host logged the error');
   t.ok(await waitFor(() => fixture.pair.host.clientCount === 0 && fixture.pair.guest.clientCount === 0), 'both proxies dropped the client');
   t.ok((await waylandInfo(fixture.pair)).some((g) => g.interface === 'wl_compositor'), 'the next client is served');
 });
@@ -64,19 +65,20 @@ t.test('a raw channel peer sees the WAYLAND frame with wl_display.error before t
   const g = await RawGuest.attach(join(fixture.pair.env.XDG_RUNTIME_DIR, 'channel'));
   t.teardown(() => g.destroy());
   const globals = await g.openWithRegistry(1);
-  const compositor = g.newId(1);
-  const surface = g.newId(1);
+  const manager = g.newId(1);
+  const source = g.newId(1);
   g.wayland(1, [
-    request('wl_registry', 'bind', 2, [globals.get('wl_compositor')!, { interface: 'wl_compositor', version: 4, id: compositor }]),
-    request('wl_compositor', 'create_surface', compositor, [surface]),
+    request('wl_registry', 'bind', 2, [globals.get('wl_data_device_manager')!, { interface: 'wl_data_device_manager', version: 3, id: manager }]),
+    request('wl_data_device_manager', 'create_data_source', manager, [source]),
+    request('wl_data_source', 'set_actions', source, [1]),
   ]);
-  t.ok(await g.roundtrip(1), 'the surface is made');
+  t.ok(await g.roundtrip(1), 'the data source is made');
   onlyHostClient().pause();
-  g.wayland(1, [request('wl_surface', 'set_buffer_scale', surface, [0])]);
+  g.wayland(1, [request('wl_data_source', 'set_actions', source, [1])]);
   await provokeWhilePaused(t, () => g.wayland(1, [request('wl_display', 'sync', 1, [g.newId(1)])]), () => g.closeFrame(1) !== undefined);
   const close = g.closeFrame(1);
   t.equal(close?.code, CloseCode.CompositorGone, `CLOSE with COMPOSITOR_GONE: ${close?.reason}`);
-  t.match(close?.reason, /^the compositor ended the client: wl_display#1\.error\(.*buffer scale must be at least one/, 'its reason is the compositor\'s error');
+  t.match(close?.reason, /^the compositor ended the client: wl_display#1\.error\(.*cannot set actions more than once/, 'its reason is the compositor\'s error');
   const errorSpec = ProtocolRegistry.builtin().event('wl_display', 0)!;
   const frames = g.frames.filter((f: Frame) => f.conn === 1);
   const closeAt = frames.indexOf(close!);
@@ -91,6 +93,6 @@ t.test('a raw channel peer sees the WAYLAND frame with wl_display.error before t
     }
   });
   t.ok(errorAt >= 0 && errorAt < closeAt, `wl_display.error came in frame ${errorAt}, before the CLOSE in frame ${closeAt}`);
-  t.match(message, SCALE_ERROR, message);
+  t.match(message, ACTIONS_ERROR, message);
   t.ok(await waitFor(() => fixture.pair.host.clientCount === 0), 'the host dropped the client');
 });
