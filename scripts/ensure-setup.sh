@@ -7,7 +7,7 @@ DEBIAN_PACKAGES=(
   build-essential python3 pkg-config
   libwayland-dev wayland-protocols libxkbcommon-dev   # protocol XML for the scanner, headers for the test clients
   plasma-wayland-protocols                             # server-decoration.xml, which the generator golden test reads
-  zenity                                               # a GTK3 window without a header bar (server-side decorations)
+  mousepad                                             # a GTK3 window without a header bar (server-side decorations)
   weston wayland-utils                                 # headless compositor, weston-* demo clients, wayland-info
   sway foot wl-clipboard                               # a compositor with a seat, a terminal, clipboard tools
   wtype fonts-dejavu-core                              # virtual keyboard client, a font for foot

@@ -1,6 +1,7 @@
 // Decorations through the proxy pair on sway 1.7: GTK3 gets server-side ones, the KDE request that segfaults sway is dropped, a second xdg decoration refused.
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -15,9 +16,9 @@ import { waylandInfo } from '../../harness/test-clients';
 
 checkFdLeaks(t);
 const run = promisify(execFile);
-const zenity = ((): boolean => {
+const mousepad = ((): boolean => {
   try {
-    execFileSync('sh', ['-c', 'command -v zenity'], { stdio: 'ignore' }); // zenity --version needs a display
+    execFileSync('sh', ['-c', 'command -v mousepad'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -93,40 +94,44 @@ t.test('a second xdg decoration for one toplevel is refused with already_constru
   t.equal(sway.exitStatus(), undefined, 'sway is still running');
 });
 
-interface SwayNode { app_id?: string; name?: string; border?: string; nodes?: SwayNode[]; floating_nodes?: SwayNode[] }
+interface SwayNode { app_id?: string; name?: string; border?: string; geometry?: { width: number; height: number }; nodes?: SwayNode[]; floating_nodes?: SwayNode[] }
 
-/** sway's `border` for the window titled `title`: 'csd' when the client draws its own decorations. */
-async function borderOf(title: string): Promise<string | undefined> {
+/** sway's node for the window whose title holds `title`. */
+async function windowOf(title: string): Promise<SwayNode | undefined> {
   const ipc = join(sway.runtimeDir, readdirSync(sway.runtimeDir).find((f) => f.startsWith('sway-ipc.'))!);
   const found: SwayNode[] = [];
   const walk = (n: SwayNode): void => {
-    if (n.name === title) found.push(n);
+    if (n.name?.includes(title) === true) found.push(n);
     for (const c of [...(n.nodes ?? []), ...(n.floating_nodes ?? [])]) walk(c);
   };
   walk(JSON.parse((await run('swaymsg', ['-s', ipc, '-t', 'get_tree', '-r'])).stdout) as SwayNode);
-  return found[0]?.border;
+  return found[0];
 }
 
-/** Opens a zenity (GTK3, no header bar) dialog through a pair with `policy`; returns sway's border for it. */
-async function gtkBorder(policy: PolicyFile, title: string): Promise<string | undefined> {
+/** Opens a file in mousepad (GTK3, menu bar, no header bar) through a pair with `policy`; returns sway's node for its window once it has settled. */
+async function gtkWindow(policy: PolicyFile, title: string): Promise<SwayNode | undefined> {
   const p = await startProxyPair({ compositorPath: sway.socketPath, policy });
-  const app = spawnManaged('zenity', ['--info', '--text', title, '--title', title], { env: clientEnv(p.env, { GDK_BACKEND: 'wayland', NO_AT_BRIDGE: '1' }) });
+  const home = mkdtempSync(join(tmpdir(), 'wayvio-mousepad-'));
+  const file = join(home, `${title}.txt`);
+  writeFileSync(file, 'server-side decorations\n');
+  const app = spawnManaged('mousepad', [file], { env: clientEnv(p.env, { GDK_BACKEND: 'wayland', NO_AT_BRIDGE: '1', HOME: home, XDG_CONFIG_HOME: join(home, '.config'), DBUS_SESSION_BUS_ADDRESS: 'disabled:' }) });
   try {
-    let border: string | undefined;
-    for (let i = 0; i < 100 && border === undefined; i++) {
-      await sleep(100);
-      border = await borderOf(title);
-    }
-    return border;
+    for (let i = 0; i < 100 && (await windowOf(title)) === undefined; i++) await sleep(100);
+    await sleep(1000); // GTK sizes its window after the first configure
+    return await windowOf(title);
   } finally {
     await app.stop();
     await p.stop();
+    rmSync(home, { recursive: true, force: true });
   }
 }
 
-t.test('a GTK3 window gets server-side decorations through the pair (KDE server-decoration)', { skip: zenity ? false : 'zenity is not installed' }, async (t) => {
-  const ssd = await gtkBorder({}, 'wayvio ssd');
-  t.ok(ssd !== undefined && ssd !== 'csd', `sway decorates it (border ${ssd})`);
-  const csd = await gtkBorder({ deny: ['org_kde_kwin_server_decoration_manager'] }, 'wayvio csd');
-  t.equal(csd, 'csd', 'without the KDE global GTK3 draws its own title bar');
+t.test('a GTK3 window gets server-side decorations through the pair (KDE server-decoration)', { skip: mousepad ? false : 'mousepad is not installed (scripts/ensure-setup.sh installs it)' }, async (t) => {
+  const ssd = await gtkWindow({}, 'wayvio-ssd');
+  const csd = await gtkWindow({ deny: ['org_kde_kwin_server_decoration_manager'] }, 'wayvio-csd');
+  t.ok(ssd?.geometry !== undefined && csd?.geometry !== undefined, 'both windows mapped through the pair');
+  // GTK3's own title bar is part of its window geometry: the same window is that much taller when GTK draws it
+  const titleBar = (csd?.geometry?.height ?? 0) - (ssd?.geometry?.height ?? 0);
+  t.equal(csd?.geometry?.width, ssd?.geometry?.width, 'the same width both ways');
+  t.ok(titleBar >= 20, `without the KDE global GTK3 draws its own title bar (${titleBar} px more: ${JSON.stringify(csd?.geometry)} against ${JSON.stringify(ssd?.geometry)})`);
 });
