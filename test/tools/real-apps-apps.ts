@@ -44,6 +44,8 @@ export interface AppSpec {
   packages: string[];
   /** Seconds to wait for its window. */
   mapSeconds: number;
+  /** False when closing its window does not end it (rootful Xwayland): then SIGTERM is its normal end. */
+  exitsOnClose?: boolean;
   /** `home` is a fresh dir owned by the user the app runs as (for profiles and files). */
   launch(home: string, user: { uid: number; gid: number }): Launch;
   exercise(w: WindowActions): Promise<void>;
@@ -259,6 +261,7 @@ export const APPS: readonly AppSpec[] = [
     label: 'Xwayland 22.1 rootful + xterm and xeyes',
     packages: ['xwayland', 'xterm', 'x11-apps'],
     mapSeconds: 20,
+    exitsOnClose: false,
     launch: () => {
       const n = freeXDisplay();
       // Xwayland rootful (its whole screen is one xdg_toplevel) on the Wayland socket; X clients inside it

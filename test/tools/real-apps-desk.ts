@@ -119,7 +119,8 @@ export function views(node: SwayNode): SwayNode[] {
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 10000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message} ${stderr}`.trim()));
+      const said = /"error": "([^"]*)"/.exec(stdout)?.[1] ?? `${stderr} ${stdout}`.trim().split('\n')[0];
+      if (err) reject(new Error(`${cmd} ${args.filter((a) => !a.startsWith('/')).join(' ')} failed: ${said || err.message.split('\n')[0]}`));
       else resolve(stdout);
     });
   });

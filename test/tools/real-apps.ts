@@ -2,7 +2,7 @@
 // and each again directly on sway, and prints per app: window seen, title, seconds to map, host refusals.
 // Usage (as root; sway and the apps run as the user wayvio-test):
 //   node dist/test/tools/real-apps.js [--apps gtk3,gtk3-demo,gtk4,qt,firefox,chromium,mpv,foot,xwayland] [--no-direct]
-//                                     [--out DIR] [--json FILE]
+//                                     [--out DIR] [--json FILE] [--host-args "ARGS"]
 // A tool, not a test: the apps are hundreds of MiB of Debian packages (see docs/real-apps.md).
 import { existsSync, mkdirSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,19 +41,32 @@ export interface AppRun {
 
 const WAYLAND_ERROR = /protocol error|error \d+ \(|wl_display|wl_[a-z_]+[@#]\d+|xdg_[a-z_]+[@#]\d+|wayland.{0,40}(error|fail|broken|lost)|(error|fail|lost|broken).{0,40}wayland|compositor.{0,20}(disconnect|gone)|connection to .{0,30}(lost|broken|closed)/i;
 
-function parseArgs(argv: string[]): { apps: AppSpec[]; direct: boolean; out: string; json?: string } {
+interface Options {
+  apps: AppSpec[];
+  direct: boolean;
+  out: string;
+  json?: string;
+  hostArgs: string[];
+}
+
+const USAGE = `usage: node dist/test/tools/real-apps.js [--apps ${APPS.map((x) => x.key).join(',')}] [--no-direct] [--out DIR]
+       [--json FILE] [--host-args "ARGS"]   (extra arguments for wayvio host, split at spaces)`;
+
+function parseArgs(argv: string[]): Options {
   let keys = APPS.map((a) => a.key);
   let direct = true;
   let out = join('/tmp', `wayvio-real-apps-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   let json: string | undefined;
+  let hostArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--apps') keys = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a === '--no-direct') direct = false;
     else if (a === '--out') out = argv[++i] ?? out;
     else if (a === '--json') json = argv[++i];
+    else if (a === '--host-args') hostArgs = (argv[++i] ?? '').split(' ').filter(Boolean);
     else {
-      process.stderr.write(`real-apps: unknown argument ${a}\nusage: node dist/test/tools/real-apps.js [--apps ${APPS.map((x) => x.key).join(',')}] [--no-direct] [--out DIR] [--json FILE]\n`);
+      process.stderr.write(`real-apps: unknown argument ${a}\n${USAGE}\n`);
       process.exit(2);
     }
   }
@@ -65,7 +78,7 @@ function parseArgs(argv: string[]): { apps: AppSpec[]; direct: boolean; out: str
     }
     return spec;
   });
-  return { apps, direct, out, json };
+  return { apps, direct, out, json, hostArgs };
 }
 
 function findView(tree: SwayNode, known: Set<number>): SwayNode | undefined {
@@ -137,7 +150,7 @@ async function runApp(desk: Desk, app: AppSpec, mode: Mode): Promise<AppRun> {
     if (!run.survivedSteps) run.stepProblems.push(`window gone after the steps (app exit: ${proc.exitStatus() ?? 'still running'})`);
     await desk.swaymsg(`[con_id=${view.id}]`, 'kill').catch(() => undefined);
     const closed = await Promise.race([proc.exited.then(() => true), sleep(8000).then(() => false)]);
-    if (!closed) run.stepProblems.push('still running 8 s after its window was closed');
+    if (!closed && app.exitsOnClose !== false) run.stepProblems.push('still running 8 s after its window was closed');
   } else if (proc.exitStatus() === undefined) {
     await desk.screenshot(`${app.key}-${mode}-no-window`).then((s) => run.screenshots.push(s));
   }
@@ -155,6 +168,17 @@ async function runApp(desk: Desk, app: AppSpec, mode: Mode): Promise<AppRun> {
   return run;
 }
 
+/** A log line without its numbers (pids, times, addresses), to compare the pair's run with the direct one. */
+function shape(line: string): string {
+  return line.replace(/0x[0-9a-f]+|\d+/gi, '#').trim();
+}
+
+/** The app's error lines through the pair that its direct run did not print too. */
+function onlyThroughPair(pair: AppRun, direct: AppRun | undefined): string[] {
+  const seen = new Set((direct?.appErrors ?? []).map(shape));
+  return pair.appErrors.filter((l) => !seen.has(shape(l)));
+}
+
 function cell(run: AppRun | undefined): string {
   if (run === undefined) return '-';
   return run.windowSeen ? `yes ${run.secondsToMap?.toFixed(1)}s` : 'NO';
@@ -162,7 +186,7 @@ function cell(run: AppRun | undefined): string {
 
 function line(pair: AppRun, direct: AppRun | undefined): string {
   const refusals = pair.refusals.length === 0 ? '0' : `${pair.refusals.length}: ${pair.refusals[0].replace(/^.*?(guest protocol|limit reached)/, '$1').slice(0, 160)}`;
-  const problems = [...pair.stepProblems, ...pair.otherHostErrors.slice(0, 1), ...pair.appErrors.slice(0, 1), ...pair.deaths].join('; ');
+  const problems = [...pair.stepProblems, ...pair.otherHostErrors.slice(0, 1), ...onlyThroughPair(pair, direct).slice(0, 1), ...pair.deaths].join('; ');
   return [
     pair.app.padEnd(10),
     `window ${cell(pair)}`.padEnd(16),
@@ -170,18 +194,18 @@ function line(pair: AppRun, direct: AppRun | undefined): string {
     `"${pair.title.slice(0, 40)}"`.padEnd(43),
     `exit ${pair.exit}`.padEnd(12),
     `refusals ${refusals}`,
-    `| direct: window ${cell(direct)}${direct && direct.stepProblems.length > 0 ? ` (${direct.stepProblems.join('; ')})` : ''}`,
+    direct === undefined ? '' : `| direct: window ${cell(direct)} exit ${direct.exit}${direct.stepProblems.length > 0 ? ` (${direct.stepProblems.join('; ')})` : ''}`,
     problems === '' ? '' : `| problems: ${problems}`,
   ].join(' ');
 }
 
 async function main(): Promise<void> {
-  const { apps, direct, out, json } = parseArgs(process.argv.slice(2));
+  const { apps, direct, out, json, hostArgs } = parseArgs(process.argv.slice(2));
   if (!existsSync('/tmp/.X11-unix')) {
     mkdirSync('/tmp/.X11-unix');
     chmodSync('/tmp/.X11-unix', 0o1777);
   }
-  const desk = await startDesk({ width: 1280, height: 800, outDir: out });
+  const desk = await startDesk({ width: 1280, height: 800, outDir: out, hostArgs });
   process.stdout.write(`real-apps: logs and screenshots in ${out}\n`);
   const results: AppRun[] = [];
   try {
@@ -201,6 +225,8 @@ async function main(): Promise<void> {
   }
   if (json !== undefined) writeFileSync(json, JSON.stringify(results, null, 2));
   writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2));
+  const hidden = new Set(logSince(join(out, 'host.log'), 0).text.split('\n').flatMap((l) => /global (\S+) v\d+ hidden: (.*)/.exec(l)?.slice(1, 3).join(' (') ?? []));
+  if (hidden.size > 0) process.stdout.write(`real-apps: globals the host hid from the apps: ${[...hidden].map((h) => `${h})`).join(', ')}\n`);
   const failed = results.filter((r) => r.mode === 'pair' && (!r.windowSeen || r.refusals.length > 0));
   process.stdout.write(`real-apps: ${results.filter((r) => r.mode === 'pair').length - failed.length} of ${apps.length} apps mapped through the pair without refusals\n`);
   process.exitCode = failed.length > 0 ? 1 : 0;
