@@ -41,14 +41,22 @@ export function spawnLogged(command: string, args: readonly string[], env: NodeJ
       // the group is gone
     }
   };
-  const stop = async (graceMs = 3000): Promise<void> => {
-    if (status === undefined) {
-      kill('SIGTERM');
-      const timer = setTimeout(() => kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
+  const groupAlive = (): boolean => {
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
     }
-    kill('SIGKILL'); // helpers the leader left behind
+  };
+  /** SIGTERM to the whole group; what is left of it after graceMs (the leader or helpers it started) gets SIGKILL. */
+  const stop = async (graceMs = 3000): Promise<void> => {
+    if (pid <= 0) return;
+    kill('SIGTERM');
+    const end = Date.now() + graceMs;
+    while (groupAlive() && Date.now() < end) await sleep(50);
+    kill('SIGKILL');
+    await exited;
   };
   return { pid, logFile, exited, exitStatus: () => status, stop };
 }
