@@ -24,6 +24,7 @@ import type { HostClientStats, HostClientStatus } from './client-status';
 import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-pools';
 import { postedErrorEvent } from './posted-error';
 import { RequestModel } from './model/request-model';
+import { OrphanSubsurfaces } from './model/orphan-subsurfaces';
 import { XdgPopups, type PopupOutcome } from './model/xdg-popups';
 
 export interface HostContext {
@@ -58,6 +59,7 @@ export class HostClient {
   private readonly batch: WaylandBatch;
   private intake: WaylandIntake | null = null;
   private readonly popups: XdgPopups;
+  private readonly orphans: OrphanSubsurfaces;
   private socket: FdSocket | null = null;
   private readonly recent = new RecentMessages();
   private closed = false;
@@ -79,6 +81,7 @@ export class HostClient {
     });
     this.model = new RequestModel(this.globals, this.pools, ctx.policy, ctx.limits.pools);
     this.popups = new XdgPopups(ctx.registry);
+    this.orphans = new OrphanSubsurfaces(ctx.registry);
     let fd: number;
     try {
       fd = unixConnect(ctx.compositorPath);
@@ -212,7 +215,7 @@ export class HostClient {
         this.recent.add(' -> ', iface, objectId, spec, data, at, off, messageFds);
         if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
         const rewritten = this.model.request(name, objectId, args, frame.resources[res - 1]);
-        const popup = this.popups.request(name, objectId, args);
+        const popup = merged(this.popups.request(name, objectId, args), this.orphans.request(name, objectId, args));
         this.objects.applyRequest(objectId, spec, args);
         if (this.objects.size > this.ctx.limits.objects) {
           throw new QuotaError('max-objects', `${name} makes ${this.objects.size} live objects, more than ${this.ctx.limits.objects} (--max-objects)`);
@@ -251,7 +254,7 @@ export class HostClient {
   private onEvent(m: RawMessage): void {
     this.stats.events++;
     this.stats.eventBytes += m.size;
-    if (this.popups.swallowsEvent(m.objectId, m.opcode, m.bytes)) return;
+    if (this.popups.swallowsEvent(m.objectId, m.opcode, m.bytes) || this.orphans.swallowsEvent(m.objectId, m.opcode, m.bytes)) return;
     const entry = this.objects.event(m.objectId, m.opcode);
     const { spec, name, iface } = entry;
     const { args, fds } = decodeArgs(m.bytes, HEADER_SIZE, m.size, spec, (this.intake as WaylandIntake).fds, name);
@@ -320,4 +323,10 @@ export class HostClient {
     this.log.debug(`closed: ${reason}`);
     this.onClosed(this);
   }
+}
+
+/** What XdgPopups and OrphanSubsurfaces do for one request, together (popups first). */
+function merged(a: PopupOutcome | null, b: PopupOutcome | null): PopupOutcome | null {
+  if (a === null || b === null) return a ?? b;
+  return { before: [...a.before, ...b.before], toGuest: [...a.toGuest, ...b.toGuest], drop: a.drop || b.drop, freed: [...a.freed, ...b.freed] };
 }

@@ -574,4 +574,16 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
     summary: 'mapped toplevel t; t\'s wl_surface destroyed (its xdg objects live); a popup made with parent t.xs and mapped',
     steps: [...BASE, ...toplevel('t'), { obj: 't', req: 'destroy' }, { roundtrip: true }, ...popup('p', 't.xs'), { roundtrip: true }],
   },
+  // found by the grammar fuzzer through the pair (test/fuzz/crash-corpus/sway-gd85eebbb*.json)
+  {
+    name: 'idle-inhibitor-on-orphaned-subsurface',
+    summary: 'idle inhibitors on surface other and on sub-surface child of parent; parent destroyed (child orphaned); the other inhibitor destroyed',
+    steps: [
+      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wl_subcompositor', version: 1, as: 'subcomp' }, { bind: 'zwp_idle_inhibit_manager_v1', version: 1, as: 'idle' },
+      ...surface('parent'), ...surface('other'), ...surface('child'), subsurface('child', 'parent'),
+      { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
+      { obj: 'parent', req: 'destroy' }, { roundtrip: true }, { obj: 'i1', req: 'destroy' }, { roundtrip: true },
+      { obj: 'child.sub', req: 'set_position', args: [1, 1] }, { obj: 'child.sub', req: 'destroy' }, { obj: 'i2', req: 'destroy' }, { roundtrip: true },
+    ],
+  },
 ];
