@@ -48,6 +48,9 @@ export interface HostContext {
   onLimit?: (limit: string) => void;
 }
 
+/** How long the host waits for the compositor to close a connection whose sending side it shut. */
+const COMPOSITOR_CLOSE_MS = 2000;
+
 export class HostClient {
   readonly stats: HostClientStats = { requests: 0, events: 0, commits: 0, framesIn: 0, bytesIn: 0, eventBytes: 0 };
   private readonly objects: ObjectMap;
@@ -90,7 +93,7 @@ export class HostClient {
       this.close(`cannot connect to the compositor at ${ctx.compositorPath}: ${(e as Error).message}`, code);
       return;
     }
-    this.socket = new FdSocket(fd, { highWaterMark: 4 * 1024 * 1024 });
+    this.socket = new FdSocket(fd, { highWaterMark: 4 * 1024 * 1024, halfClose: true });
     this.intake = new WaylandIntake(this.socket, {
       message: (m) => this.onEvent(m),
       failed: (e) => this.close(`bad data from the compositor: ${(e as Error).message}`, CloseCode.CompositorGone),
@@ -309,12 +312,30 @@ export class HostClient {
     this.close(reason, code);
   }
 
+  /**
+   * The compositor tears a client down in its own order, which can orphan a sub-surface that sway 1.7 then
+   * crashes on (host-proxy/model/orphan-subsurfaces.ts): the host destroys every sub-surface first, then shuts
+   * its sending side, so that the compositor reads those requests before the end of the stream.
+   */
+  private endCompositorConnection(): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    const teardown = this.orphans.teardown();
+    if (teardown.length === 0) {
+      socket.destroy();
+      return;
+    }
+    socket.write(Buffer.concat(teardown));
+    socket.end();
+    setTimeout(() => socket.destroy(), COMPOSITOR_CLOSE_MS).unref();
+  }
+
   /** Ends the client and frees everything; `guestCode` null when the guest already knows. */
   close(reason: string, guestCode: CloseCode | null = CloseCode.Normal): void {
     if (this.closed) return;
     this.closed = true;
     this.batch.flush();
-    this.socket?.destroy();
+    this.endCompositorConnection();
     closeAll(this.intake?.takeFds() ?? []);
     this.resources.destroy();
     this.pools.destroy();

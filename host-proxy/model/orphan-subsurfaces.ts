@@ -60,6 +60,13 @@ export class OrphanSubsurfaces {
     }
   }
 
+  /** wl_subsurface.destroy of every sub-surface the compositor still has, for a client about to be disconnected. */
+  teardown(): Uint8Array[] {
+    const out = [...this.parents.keys()].map((sub) => encodeMessage(sub, this.destroyOpcode, this.subsurface.requests[this.destroyOpcode], []).bytes);
+    this.parents.clear();
+    return out;
+  }
+
   /** True for the compositor's wl_display.delete_id of a wl_subsurface the host destroyed (the guest's object lives on). */
   swallowsEvent(objectId: number, opcode: number, message: Uint8Array): boolean {
     if (objectId !== 1 || opcode !== this.deleteIdOpcode || this.awaitingDeleteId.size === 0) return false;

@@ -586,4 +586,13 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
       { obj: 'child.sub', req: 'set_position', args: [1, 1] }, { obj: 'child.sub', req: 'destroy' }, { obj: 'i2', req: 'destroy' }, { roundtrip: true },
     ],
   },
+  {
+    name: 'idle-inhibitor-on-subsurface-disconnect',
+    summary: 'idle inhibitors on surface other and on sub-surface child of parent; the client disconnects (the compositor\'s teardown orphans child)',
+    steps: [
+      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wl_subcompositor', version: 1, as: 'subcomp' }, { bind: 'zwp_idle_inhibit_manager_v1', version: 1, as: 'idle' },
+      ...surface('parent'), ...surface('other'), ...surface('child'), subsurface('child', 'parent'),
+      { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
+    ],
+  },
 ];
