@@ -1,0 +1,105 @@
+// A compositor (weston or sway) behind a fixed path (a symlink) that is started again when it crashes or hangs: the
+// fuzzers fail on either; restarting lets a long run go on and report every one, each with the compositor's log.
+import { mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSway, startWeston, type Compositor } from '../../harness/compositors';
+import { waylandAnswers } from '../../harness/processes';
+
+export type CompositorKind = 'weston' | 'sway';
+
+/** How long a wl_display.sync may go unanswered before the compositor counts as hung. */
+export const HANG_MS = 4000;
+
+export interface CompositorFailure {
+  how: 'crash' | 'hang';
+  kind: CompositorKind;
+  /** When it was seen (Date.now()). */
+  at: number;
+  /** The exit status (crash) or 'no answer to wl_display.sync within HANG_MS' (hang). */
+  status: string;
+  /** The compositor's last stderr lines (a backtrace, when it printed one). */
+  log: string;
+}
+
+export class RestartingCompositor {
+  readonly failures: CompositorFailure[] = [];
+  /** Called on each crash or hang, before the restart. */
+  onFailure: (f: CompositorFailure) => void = () => {};
+  private timer: NodeJS.Timeout | null = null;
+  private checking: Promise<void> | null = null;
+  private stopped = false;
+
+  private constructor(readonly kind: CompositorKind, private current: Compositor, private readonly dir: string) {}
+
+  static async start(kind: CompositorKind = 'weston'): Promise<RestartingCompositor> {
+    const dir = mkdtempSync(join(tmpdir(), 'wayvio-fuzz-compositor-'));
+    const c = new RestartingCompositor(kind, await RestartingCompositor.launch(kind), dir);
+    symlinkSync(c.current.socketPath, c.path);
+    c.timer = setInterval(() => void c.check(), 250);
+    return c;
+  }
+
+  private static launch(kind: CompositorKind): Promise<Compositor> {
+    return kind === 'weston' ? startWeston({ width: 800, height: 600 }) : startSway({ width: 800, height: 600 });
+  }
+
+  /** What the host proxy connects to: always the live compositor. */
+  get path(): string {
+    return join(this.dir, 'compositor');
+  }
+
+  /** The running compositor itself (its socket, pid, log). */
+  get compositor(): Compositor {
+    return this.current;
+  }
+
+  get crashes(): number {
+    return this.failures.filter((f) => f.how === 'crash').length;
+  }
+
+  get hangs(): number {
+    return this.failures.filter((f) => f.how === 'hang').length;
+  }
+
+  /** Resolves once the compositor answered a probe, or was found dead or hung and started again. */
+  check(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.checking ??= this.probe().finally(() => (this.checking = null));
+    return this.checking;
+  }
+
+  private async probe(): Promise<void> {
+    const c = this.current;
+    let status = c.exitStatus();
+    if (status === undefined && (await waylandAnswers(c.socketPath, HANG_MS))) return;
+    if (this.stopped) return;
+    status ??= c.exitStatus();
+    const f: CompositorFailure = {
+      how: status === undefined ? 'hang' : 'crash',
+      kind: this.kind,
+      at: Date.now(),
+      status: status === undefined ? `no answer to wl_display.sync within ${HANG_MS} ms` : `exited (${status})`,
+      log: c.log().split('\n').filter((l) => !/error in client communication/.test(l)).slice(-40).join('\n'),
+    };
+    this.failures.push(f);
+    this.onFailure(f);
+    if (status === undefined) {
+      try {
+        process.kill(c.pid, 'SIGCONT'); // a stopped process (the detector's own test) takes SIGTERM only after this
+      } catch { /* gone */ }
+    }
+    await c.stop();
+    this.current = await RestartingCompositor.launch(this.kind);
+    symlinkSync(this.current.socketPath, `${this.path}.new`);
+    renameSync(`${this.path}.new`, this.path);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    await this.checking;
+    await this.current.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
