@@ -10,7 +10,8 @@ import type { CrashSequence } from './crash-sequences';
 import type { ClientStream } from './client-streams';
 import { HANG_MS, type CompositorFailure } from './restarting-compositor';
 
-export const CRASH_CORPUS_DIR = join(repoRoot(), 'test', 'fuzz', 'crash-corpus');
+/** WAYVIO_FUZZ_CRASH_CORPUS moves it (the detector's demonstration runs save there, not in the checkout). */
+export const CRASH_CORPUS_DIR = process.env.WAYVIO_FUZZ_CRASH_CORPUS ?? join(repoRoot(), 'test', 'fuzz', 'crash-corpus');
 
 export interface CorpusEntry {
   compositor: string;

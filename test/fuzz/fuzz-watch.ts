@@ -7,6 +7,8 @@ import { HANG_MS, type RestartingCompositor } from './restarting-compositor';
 
 interface Watched {
   what: string;
+  /** The process id of a bystander that is a process. */
+  pid?: number;
   /** The compositor's failure count when it started: a death after a compositor failure is that failure's. */
   failuresAtStart: number;
   dead(): boolean;
@@ -42,18 +44,48 @@ export class FuzzWatch {
   /** The pattern client through the pair, and a raw client with a toplevel directly on the compositor. */
   private async startBystanders(): Promise<void> {
     const failuresAtStart = this.compositor.failures.length;
-    const pattern: PatternClient = await startPatternClient(this.clients, this.pair, { width: 48, height: 48, timeoutMs: 20000 });
-    this.watched.push({ what: 'the pattern client (through the pair)', failuresAtStart, dead: () => pattern.process.proc.exitCode !== null || pattern.process.proc.signalCode !== null, stop: () => pattern.stop() });
-    const direct = new RawClient(this.compositor.compositor.socketPath);
-    await direct.toplevel();
-    this.watched.push({ what: 'a raw client with a toplevel (direct)', failuresAtStart, dead: () => direct.closed || direct.error() !== undefined, stop: () => direct.close() });
+    const started: Watched[] = [];
+    try {
+      const pattern: PatternClient = await startPatternClient(this.clients, this.pair, { width: 48, height: 48, timeoutMs: 20000 });
+      started.push({ what: 'the pattern client (through the pair)', pid: pattern.process.pid, failuresAtStart, dead: () => pattern.process.proc.exitCode !== null || pattern.process.proc.signalCode !== null, stop: () => pattern.stop() });
+      const direct = new RawClient(this.compositor.compositor.socketPath);
+      started.push({ what: 'a raw client with a toplevel (direct)', failuresAtStart, dead: () => direct.closed || direct.error() !== undefined, stop: () => direct.close() });
+      await direct.toplevel();
+      if (this.compositor.failures.length !== failuresAtStart) throw new Error('the compositor failed while they started');
+    } catch (e) {
+      for (const w of started) await w.stop();
+      throw e;
+    }
+    this.watched.push(...started);
     this.newProbe();
+  }
+
+  /** After a compositor restart a client may meet the one before it going away: a few tries. */
+  private async restartBystanders(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.compositor.check();
+        return await this.startBystanders();
+      } catch (e) {
+        for (const w of this.watched.splice(0)) await w.stop();
+        if (attempt === 3) {
+          this.problems.push(`bystanders could not start again: ${(e as Error).message}`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
   }
 
   private newProbe(): void {
     this.probe?.close();
     this.probeFailuresAtStart = this.compositor.failures.length;
     this.probe = this.stopped ? null : new RawClient(this.pair.socketPath);
+  }
+
+  /** The bystanders that are processes (for a test of this watch: kill one, see it counted). */
+  bystanderPids(): number[] {
+    return this.watched.flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
   }
 
   /** Resolves after one round of checks (joins one under way). */
@@ -91,7 +123,7 @@ export class FuzzWatch {
     }
     for (const w of this.watched.splice(0)) await w.stop();
     if (!this.stopped) {
-      await this.startBystanders().catch((e: Error) => this.problems.push(`bystanders could not start again: ${e.message}`));
+      await this.restartBystanders();
     }
   }
 
