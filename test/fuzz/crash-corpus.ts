@@ -35,11 +35,20 @@ export function fileNameOf(compositor: string, c: InFlight): string {
   return `${compositor}-${'sequence' in c ? 'g' : 'm'}${(c.seed >>> 0).toString(16).padStart(8, '0')}.json`;
 }
 
-/** Saves every client in `inFlight` for failure `f`; returns the paths written. */
-export function saveFailure(f: CompositorFailure, inFlight: InFlight[]): string[] {
-  mkdirSync(CRASH_CORPUS_DIR, { recursive: true });
-  const names = inFlight.map((c) => fileNameOf(f.kind, c));
-  return inFlight.map((c, i) => {
+/** The replayable form of one client (what a corpus file holds besides the failure's facts). */
+export function replayable(c: InFlight): Pick<CorpusEntry, 'sequence' | 'stream'> {
+  return 'sequence' in c ? { sequence: c.sequence } : { stream: c.stream.requests.map((r) => ({ hex: Buffer.from(r.bytes).toString('hex'), fds: r.fds })) };
+}
+
+/**
+ * Saves `clients` for failure `f`: in the corpus when `confirmed` (each made the compositor fail again when replayed
+ * alone), else under unconfirmed/ (kept as evidence, not replayed). Returns the paths written.
+ */
+export function saveFailure(f: CompositorFailure, clients: InFlight[], confirmed: boolean): string[] {
+  const dir = confirmed ? CRASH_CORPUS_DIR : join(CRASH_CORPUS_DIR, 'unconfirmed');
+  mkdirSync(dir, { recursive: true });
+  const names = clients.map((c) => fileNameOf(f.kind, c));
+  return clients.map((c, i) => {
     const entry: CorpusEntry = {
       compositor: f.kind,
       seed: `0x${(c.seed >>> 0).toString(16)}`,
@@ -48,9 +57,9 @@ export function saveFailure(f: CompositorFailure, inFlight: InFlight[]): string[
       status: f.status,
       log: f.log,
       candidates: names.filter((_, j) => j !== i),
-      ...('sequence' in c ? { sequence: c.sequence } : { stream: c.stream.requests.map((r) => ({ hex: Buffer.from(r.bytes).toString('hex'), fds: r.fds })) }),
+      ...replayable(c),
     };
-    const path = join(CRASH_CORPUS_DIR, names[i]);
+    const path = join(dir, names[i]);
     writeFileSync(path, `${JSON.stringify(entry, null, 1)}\n`);
     return path;
   });
@@ -67,7 +76,7 @@ export function loadCrashCorpus(): Array<{ file: string; entry: CorpusEntry }> {
 }
 
 /** Replays one saved client on `socketPath` (the guest proxy's) and ends it; resolves how it ended. */
-export async function replayEntry(socketPath: string, entry: CorpusEntry): Promise<string> {
+export async function replayEntry(socketPath: string, entry: Pick<CorpusEntry, 'sequence' | 'stream'>): Promise<string> {
   if (entry.sequence !== undefined) {
     try {
       const { client } = await replay(socketPath, entry.sequence, true);

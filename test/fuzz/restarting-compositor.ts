@@ -80,7 +80,7 @@ export class RestartingCompositor {
       kind: this.kind,
       at: Date.now(),
       status: status === undefined ? `no answer to wl_display.sync within ${HANG_MS} ms` : `exited (${status})`,
-      log: c.log().split('\n').filter((l) => !/error in client communication/.test(l)).slice(-40).join('\n'),
+      log: c.log().split('\n').filter((l) => !/error in client communication|libwayland: /.test(l)).slice(-40).join('\n'),
     };
     this.failures.push(f);
     this.onFailure(f);
