@@ -74,7 +74,11 @@ export class RestartingCompositor {
     let status = c.exitStatus();
     if (status === undefined && (await waylandAnswers(c.socketPath, HANG_MS))) return;
     if (this.stopped) return;
-    status ??= c.exitStatus();
+    // a refused connection may come before the exit is reaped: a crash, not a hang, if it exits within a second
+    for (let i = 0; i < 20 && status === undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = c.exitStatus();
+    }
     const f: CompositorFailure = {
       how: status === undefined ? 'hang' : 'crash',
       kind: this.kind,
