@@ -298,7 +298,7 @@ for (const [k, kind] of COMPOSITORS.entries()) {
       const how = await replayEntry(pair.socketPath, entry);
       await compositor.check();
       const f = compositor.failures[before];
-      t.ok(f === undefined, `crash corpus ${file}: ${kind} survived it through the pair (${how})${f === undefined ? '' : `: ${f.how}, ${f.status}; ${f.log}`}`);
+      t.ok(f === undefined, `crash corpus ${file} through the pair: ${f === undefined ? `${kind} survived it (${how})` : `${kind} ${f.how}, ${f.status} (the client: ${how}); its log:\n${f.log}`}`);
     }
     const replayed = compositor.failures.length;
 
@@ -355,7 +355,7 @@ for (const [k, kind] of COMPOSITORS.entries()) {
     compositor.onFailure = () => {};
     const saved = await triage(pending, compositor);
     const summary = `fuzz summary ${kind}: ${sequences} sequences, ${requests} requests, ${seconds.toFixed(0)} s, crashes ${crashes}, hangs ${hangs}, ` +
-      `bystander deaths ${watch.bystanderDeaths}, seed ${SEED_TEXT}`;
+      `bystander deaths ${watch.bystanderDeaths}, corpus ${corpus.length} replayed ${replayed} failed, seed ${SEED_TEXT}`;
     t.comment(summary);
     process.stderr.write(`${summary}\n`);
     t.comment(`${kind}: ${Object.entries(kinds).map(([n, c]) => `${n} ${c}`).join(', ')}; ${(sequences / seconds).toFixed(1)} sequences/s, ` +
