@@ -353,19 +353,21 @@ export class GrammarBuilder {
    * once the server's delete_id freed its id: the raw client no longer knows its interface).
    */
   private destroyedObject(): boolean {
-    const dead = [...this.objs.values()].filter((o) => !o.alive);
+    const usersOf = (d: Obj): Array<[Obj, MessageSpec]> => this.live().flatMap((o) => registry.interface(o.iface)!.requests
+      .filter((r) => r.since <= o.version && r.args.some((a) => a.type === 'object' && a.interface === d.iface) &&
+        r.args.every((a) => a.type !== 'array' && !(a.type === 'new_id' && a.interface === undefined)))
+      .map((r): [Obj, MessageSpec] => [o, r]));
+    let dead = [...this.objs.values()].filter((o) => !o.alive && usersOf(o).length > 0);
     if (dead.length === 0) {
-      this.destroySomething();
-      if ([...this.objs.values()].every((o) => o.alive)) return false;
-      return this.destroyedObject();
+      // destroy a surface, buffer or the like that something else can still name
+      const victims = this.live().filter((o) => usersOf(o).some(([u]) => u !== o) && registry.interface(o.iface)!.requests.some((r) => r.destructor && r.args.length === 0));
+      if (victims.length === 0) return false;
+      const v = this.rng.pick(victims);
+      this.push(v.name, registry.interface(v.iface)!.requests.find((r) => r.destructor && r.args.length === 0)!.name);
+      dead = [v];
     }
     const d = this.rng.pick(dead);
-    const users: Array<[Obj, MessageSpec]> = [];
-    for (const o of this.live()) {
-      for (const r of registry.interface(o.iface)!.requests) {
-        if (r.since <= o.version && r.args.some((a) => a.type === 'object' && a.interface === d.iface) && r.args.every((a) => a.type !== 'array' && !(a.type === 'new_id' && a.interface === undefined))) users.push([o, r]);
-      }
-    }
+    const users = usersOf(d);
     if (users.length === 0) return false;
     const [o, r] = this.rng.pick(users);
     const args: Arg[] = [];
