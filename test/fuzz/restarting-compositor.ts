@@ -1,5 +1,6 @@
 // A compositor (weston or sway) behind a fixed path (a symlink) that is started again when it crashes or hangs: the
 // fuzzers fail on either; restarting lets a long run go on and report every one, each with the compositor's log.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,32 @@ export class RestartingCompositor {
   private checking: Promise<void> | null = null;
   private stopped = false;
 
-  private constructor(readonly kind: CompositorKind, private current: Compositor, private readonly dir: string) {}
+  /** WAYVIO_FUZZ_GDB=1: gdb attached to each compositor, its backtrace added to a crash's log. */
+  private gdb: { proc: ChildProcess; out: string; done: Promise<void> } | null = null;
+
+  private constructor(readonly kind: CompositorKind, private current: Compositor, private readonly dir: string) {
+    this.attachGdb();
+  }
+
+  private attachGdb(): void {
+    if (process.env.WAYVIO_FUZZ_GDB === undefined) return;
+    const proc = spawn('gdb', ['-p', String(this.current.pid), '-batch', '-ex', 'handle SIGPIPE SIGUSR1 SIGUSR2 SIGCHLD SIGTERM nostop noprint pass',
+      '-ex', 'continue', '-ex', 'bt 30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const g = { proc, out: '', done: new Promise<void>((resolve) => proc.once('exit', () => resolve())) };
+    proc.stdout?.on('data', (d: Buffer) => (g.out += d.toString()));
+    proc.stderr?.on('data', () => {});
+    this.gdb = g;
+  }
+
+  /** The attached gdb's backtrace, once it printed one (waits up to 3 s). */
+  private async backtrace(): Promise<string> {
+    const g = this.gdb;
+    if (g === null) return '';
+    await Promise.race([g.done, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    g.proc.kill('SIGKILL');
+    const lines = g.out.split('\n').filter((l) => /^#\d|received signal/.test(l));
+    return lines.length === 0 ? '' : `\ngdb:\n${lines.join('\n')}`;
+  }
 
   static async start(kind: CompositorKind = 'weston'): Promise<RestartingCompositor> {
     const dir = mkdtempSync(join(tmpdir(), 'wayvio-fuzz-compositor-'));
@@ -74,6 +100,7 @@ export class RestartingCompositor {
     let status = c.exitStatus();
     if (status === undefined && (await waylandAnswers(c.socketPath, HANG_MS))) return;
     if (this.stopped) return;
+    const bt = await this.backtrace();
     // a refused connection may come before the exit is reaped: a crash, not a hang, if it exits within a second
     for (let i = 0; i < 20 && status === undefined; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -84,7 +111,7 @@ export class RestartingCompositor {
       kind: this.kind,
       at: Date.now(),
       status: status === undefined ? `no answer to wl_display.sync within ${HANG_MS} ms` : `exited (${status})`,
-      log: c.log().split('\n').filter((l) => !/error in client communication|libwayland: /.test(l)).slice(-40).join('\n'),
+      log: c.log().split('\n').filter((l) => !/error in client communication|libwayland: /.test(l)).slice(-40).join('\n') + bt,
     };
     this.failures.push(f);
     this.onFailure(f);
@@ -97,12 +124,14 @@ export class RestartingCompositor {
     this.current = await RestartingCompositor.launch(this.kind);
     symlinkSync(this.current.socketPath, `${this.path}.new`);
     renameSync(`${this.path}.new`, this.path);
+    this.attachGdb();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     await this.checking;
+    this.gdb?.proc.kill('SIGKILL');
     await this.current.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
