@@ -10,6 +10,7 @@ import { SmallExtensions } from './small-extensions';
 import { SurfaceRoles } from './surface-roles';
 import { Ceilings } from './ceilings';
 import { DataDevice } from './data-device';
+import { IdleInhibitors } from './idle-inhibitors';
 import { Surfaces } from './surfaces';
 import { XdgShell } from './xdg-shell';
 
@@ -26,8 +27,11 @@ export class RequestModel {
   private readonly decorations = new Decorations();
   /** Also asked for wl_registry.bind (wl_compositor versions), and for the damage rectangles it clamps. */
   private readonly surfaces = new Surfaces();
+  private readonly roles = new SurfaceRoles();
+  /** Also asked to move an inhibitor off a sub-surface. */
+  private readonly idleInhibitors = new IdleInhibitors(this.roles);
   /** One checker per protocol family, each asked about every request in this order. */
-  private readonly families: FamilyChecker[] = [new XdgShell(), new SurfaceRoles(), this.surfaces, new DataDevice(), this.decorations, new SmallExtensions()];
+  private readonly families: FamilyChecker[] = [new XdgShell(), this.roles, this.surfaces, new DataDevice(), this.decorations, new SmallExtensions(), this.idleInhibitors];
   /** Asked after the pools: a buffer that does not fit its pool is a protocol error before it is a ceiling. */
   private readonly ceilings = new Ceilings();
   /** From xdg_toplevel.set_app_id / set_title, as the guest sent them. */
@@ -55,7 +59,7 @@ export class RequestModel {
     if (name === 'wl_shm.create_pool' && this.pools.mappings > this.maxPools) {
       throw new QuotaError('max-pools', `the compositor would map ${this.pools.mappings} shm pools for this client, more than ${this.maxPools} (--max-pools)`);
     }
-    return shm ?? this.surfaces.rectangle(name, args) ?? this.rewrite(name, args);
+    return shm ?? this.surfaces.rectangle(name, args) ?? this.idleInhibitors.rewrite(name, args) ?? this.rewrite(name, args);
   }
 
   /** Event `name` (`iface.event`) from the compositor to object `id`, before the guest sees it. */

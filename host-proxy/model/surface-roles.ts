@@ -116,6 +116,13 @@ export class SurfaceRoles {
   }
 
   /** The parent of a surface that is a live sub-surface, else null. */
+  /** The top of `surface`'s sub-surface tree (itself when it is no live sub-surface). */
+  rootOf(surface: number): number {
+    let root = surface;
+    for (let up = this.parentOf(root); up !== null; up = this.parentOf(up)) root = up;
+    return root;
+  }
+
   private parentOf(surface: number): number | null {
     const sub = this.subsurfaceOf.get(surface);
     return sub === undefined ? null : (this.subsurfaces.get(sub)?.parent ?? null);

@@ -144,7 +144,11 @@ export class XdgShell implements FamilyChecker {
         this.destroyXdgSurface(id, refuse);
         break;
       case 'xdg_toplevel.set_parent':
+        if (!isNull(args[0])) this.refuseInertToplevel(name, id, args[0] as number);
         this.setParent(id, isNull(args[0]) ? null : (args[0] as number), refuse);
+        break;
+      case 'zxdg_decoration_manager_v1.get_toplevel_decoration':
+        this.refuseInertToplevel(name, id, args[1] as number);
         break;
       case 'xdg_toplevel.resize':
         if (!RESIZE_EDGES.has(args[2] as number)) refuse(`edges ${args[2] as number} is not a resize_edge`, 'xdg_toplevel.invalid_resize_edge');
@@ -201,6 +205,14 @@ export class XdgShell implements FamilyChecker {
     if (xs !== undefined && this.xdgSurfaces.get(xs)?.surface === null) {
       throw new ProtocolError('BAD_ARGUMENT', `${iface}#${id}.${request}: the wl_surface of xdg_surface#${xs} was destroyed, so it is inert (xdg-shell names no error; weston 10 and sway 1.7 crash on it)`);
     }
+  }
+
+  /** An inert xdg_toplevel as an argument: sway 1.7 dereferences its missing xdg_surface (get_toplevel_decoration, found by the grammar fuzzer). */
+  private refuseInertToplevel(name: string, id: number, toplevel: number): void {
+    const xs = this.toplevels.get(toplevel)?.xdgSurface;
+    if (xs === undefined || this.xdgSurfaces.get(xs)?.surface !== null) return;
+    const [iface, request] = name.split('.');
+    throw new ProtocolError('BAD_ARGUMENT', `${iface}#${id}.${request}: xdg_toplevel#${toplevel} is inert, the wl_surface of xdg_surface#${xs} was destroyed (xdg-shell names no error; sway 1.7 crashes on it)`);
   }
 
   private getXdgSurface(wm: number, xs: number, surface: number, refuse: Refuse): void {

@@ -595,4 +595,35 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
       { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
     ],
   },
+  {
+    name: 'idle-inhibitor-on-former-subsurface',
+    summary: 'idle inhibitors on surface other and on sub-surface child of parent; child\'s wl_subsurface destroyed (legal); the other inhibitor destroyed',
+    steps: [
+      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wl_subcompositor', version: 1, as: 'subcomp' }, { bind: 'zwp_idle_inhibit_manager_v1', version: 1, as: 'idle' },
+      ...surface('parent'), ...surface('other'), ...surface('child'), subsurface('child', 'parent'),
+      { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
+      { obj: 'child.sub', req: 'destroy' }, { roundtrip: true }, { obj: 'i1', req: 'destroy' }, { roundtrip: true },
+    ],
+  },
+  {
+    name: 'decoration-for-inert-toplevel',
+    summary: 'mapped toplevel t; t\'s wl_surface destroyed (its xdg objects live, now inert); get_toplevel_decoration for t.top',
+    steps: [...BASE, { bind: 'zxdg_decoration_manager_v1', version: 1, as: 'deco' }, ...toplevel('t'), { obj: 't', req: 'destroy' }, { roundtrip: true }, { obj: 'deco', req: 'get_toplevel_decoration', args: [{ new: 'd1' }, { ref: 't.top' }] }, { roundtrip: true }],
+  },
+  {
+    name: 'set-parent-inert-toplevel',
+    summary: 'mapped toplevels a and t; t\'s wl_surface destroyed; a.top.set_parent(t.top)',
+    steps: [...BASE, ...toplevel('a'), ...toplevel('t'), { obj: 't', req: 'destroy' }, { roundtrip: true }, { obj: 'a.top', req: 'set_parent', args: [{ ref: 't.top' }] }, ...attachCommit('a', 32, 32), { roundtrip: true }],
+  },
+  {
+    name: 'idle-inhibitor-on-subsurface-compositor-error',
+    summary: 'idle inhibitors on surface other and on sub-surface child of parent; then a request the compositor refuses itself (a second wl_data_source.set_actions), so that it ends the client in its own order',
+    steps: [
+      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wl_subcompositor', version: 1, as: 'subcomp' }, { bind: 'zwp_idle_inhibit_manager_v1', version: 1, as: 'idle' },
+      { bind: 'wl_data_device_manager', version: 3, as: 'ddm' },
+      ...surface('parent'), ...surface('other'), ...surface('child'), subsurface('child', 'parent'),
+      { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
+      { obj: 'ddm', req: 'create_data_source', args: [{ new: 'src' }] }, { obj: 'src', req: 'set_actions', args: [1] }, { obj: 'src', req: 'set_actions', args: [1] }, { roundtrip: true },
+    ],
+  },
 ];

@@ -17,7 +17,8 @@ const CRASHED_DIRECTLY: Record<'weston' | 'sway', string[]> = {
     'role-xdg-surface-then-subsurface', 'role-xdg-surface-then-subsurface-commit', 'xdg-surface-destroyed-before-toplevel',
     'xdg-surface-request-after-role-destroyed', 'popup-parent-role-destroyed', 'wl-surface-destroyed-then-set-title',
     'wl-surface-destroyed-then-geometry', 'popup-on-parent-without-wl-surface'],
-  sway: ['sub-parent-destroyed-place-above', 'sub-parent-destroyed-place-below-parent', 'sub-nested-middle-destroyed', 'wl-surface-destroyed-then-set-title'],
+  sway: ['sub-parent-destroyed-place-above', 'sub-parent-destroyed-place-below-parent', 'sub-nested-middle-destroyed', 'wl-surface-destroyed-then-set-title',
+    'decoration-for-inert-toplevel'],
 };
 
 for (const kind of ['weston', 'sway'] as const) {
