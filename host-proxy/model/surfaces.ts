@@ -12,7 +12,7 @@ const OFFSET_SINCE = 5;
 const RECTANGLE_REQUESTS = new Set(['wl_surface.damage', 'wl_surface.damage_buffer', 'wl_region.add', 'wl_region.subtract']);
 
 /**
- * The wl_surface errors weston 10 and wlroots 0.16 post themselves, posted by the host first (so every
+ * The wl_surface errors weston 10 and wlroots 0.15 post themselves, posted by the host first (so every
  * compositor answers alike). invalid_size is left to the compositor: wlroots only logs it (wayland issue 194:
  * clients send cursor buffers not divisible by the scale) and weston 10 does not check it.
  */

@@ -15,7 +15,7 @@ export const WAYLAND_ERRORS: ErrorAccounts = {
   'wl_surface.invalid_scale': byHost(TEST),
   'wl_surface.invalid_transform': byHost(TEST),
   'wl_surface.invalid_size': leftToCompositor(
-    'wlroots 0.16 only logs a buffer not divisible by the scale (wayland issue 194: clients such as cursor themes at scale 2 send odd sizes) and weston 10 does not check it; refusing it would end real apps, and the compositor handles the size either way',
+    'wlroots 0.15 (sway 1.7) only logs a buffer not divisible by the scale (wayland issue 194: clients such as cursor themes at scale 2 send odd sizes) and weston 10 does not check it; refusing it would end real apps, and the compositor handles the size either way',
   ),
   'wl_surface.invalid_offset': byHost(TEST),
   'wl_subcompositor.bad_surface': byHost(TEST),

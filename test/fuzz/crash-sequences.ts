@@ -99,6 +99,15 @@ function subsurface(child: string, parent: string): Step {
   return { obj: 'subcomp', req: 'get_subsurface', args: [{ new: `${child}.sub` }, { ref: child }, { ref: parent }] };
 }
 
+/** Surfaces parent, other and child (child.sub a sub-surface of parent), idle inhibitors i1 on other and i2 on child. */
+function inhibitedSubsurface(): Step[] {
+  return [
+    { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wl_subcompositor', version: 1, as: 'subcomp' }, { bind: 'zwp_idle_inhibit_manager_v1', version: 1, as: 'idle' },
+    ...surface('parent'), ...surface('other'), ...surface('child'), subsurface('child', 'parent'),
+    { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
+  ];
+}
+
 function destroyToplevel(name: string): Step[] {
   return [
     { obj: `${name}.top`, req: 'destroy' },
@@ -579,9 +588,7 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
     name: 'idle-inhibitor-on-orphaned-subsurface',
     summary: 'idle inhibitors on surface other and on sub-surface child of parent; parent destroyed (child orphaned); the other inhibitor destroyed',
     steps: [
-      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wl_subcompositor', version: 1, as: 'subcomp' }, { bind: 'zwp_idle_inhibit_manager_v1', version: 1, as: 'idle' },
-      ...surface('parent'), ...surface('other'), ...surface('child'), subsurface('child', 'parent'),
-      { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
+      ...inhibitedSubsurface(),
       { obj: 'parent', req: 'destroy' }, { roundtrip: true }, { obj: 'i1', req: 'destroy' }, { roundtrip: true },
       { obj: 'child.sub', req: 'set_position', args: [1, 1] }, { obj: 'child.sub', req: 'destroy' }, { obj: 'i2', req: 'destroy' }, { roundtrip: true },
     ],
@@ -590,18 +597,14 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
     name: 'idle-inhibitor-on-subsurface-disconnect',
     summary: 'idle inhibitors on surface other and on sub-surface child of parent; the client disconnects (the compositor\'s teardown orphans child)',
     steps: [
-      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wl_subcompositor', version: 1, as: 'subcomp' }, { bind: 'zwp_idle_inhibit_manager_v1', version: 1, as: 'idle' },
-      ...surface('parent'), ...surface('other'), ...surface('child'), subsurface('child', 'parent'),
-      { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
+      ...inhibitedSubsurface(),
     ],
   },
   {
     name: 'idle-inhibitor-on-former-subsurface',
     summary: 'idle inhibitors on surface other and on sub-surface child of parent; child\'s wl_subsurface destroyed (legal); the other inhibitor destroyed',
     steps: [
-      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wl_subcompositor', version: 1, as: 'subcomp' }, { bind: 'zwp_idle_inhibit_manager_v1', version: 1, as: 'idle' },
-      ...surface('parent'), ...surface('other'), ...surface('child'), subsurface('child', 'parent'),
-      { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
+      ...inhibitedSubsurface(),
       { obj: 'child.sub', req: 'destroy' }, { roundtrip: true }, { obj: 'i1', req: 'destroy' }, { roundtrip: true },
     ],
   },
@@ -619,10 +622,7 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
     name: 'idle-inhibitor-on-subsurface-compositor-error',
     summary: 'idle inhibitors on surface other and on sub-surface child of parent; then a request the compositor refuses itself (a second wl_data_source.set_actions), so that it ends the client in its own order',
     steps: [
-      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wl_subcompositor', version: 1, as: 'subcomp' }, { bind: 'zwp_idle_inhibit_manager_v1', version: 1, as: 'idle' },
-      { bind: 'wl_data_device_manager', version: 3, as: 'ddm' },
-      ...surface('parent'), ...surface('other'), ...surface('child'), subsurface('child', 'parent'),
-      { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i1' }, { ref: 'other' }] }, { obj: 'idle', req: 'create_inhibitor', args: [{ new: 'i2' }, { ref: 'child' }] }, { roundtrip: true },
+      ...inhibitedSubsurface(), { bind: 'wl_data_device_manager', version: 3, as: 'ddm' },
       { obj: 'ddm', req: 'create_data_source', args: [{ new: 'src' }] }, { obj: 'src', req: 'set_actions', args: [1] }, { obj: 'src', req: 'set_actions', args: [1] }, { roundtrip: true },
     ],
   },
