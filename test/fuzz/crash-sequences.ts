@@ -626,4 +626,13 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
       { obj: 'ddm', req: 'create_data_source', args: [{ new: 'src' }] }, { obj: 'src', req: 'set_actions', args: [1] }, { obj: 'src', req: 'set_actions', args: [1] }, { roundtrip: true },
     ],
   },
+  {
+    name: 'kde-decoration-surface-destroyed',
+    summary: 'org_kde_kwin_server_decoration for surface a; a destroyed; request_mode(server) on the decoration',
+    steps: [
+      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'org_kde_kwin_server_decoration_manager', version: 1, as: 'kde' }, ...surface('a'),
+      { obj: 'kde', req: 'create', args: [{ new: 'd' }, { ref: 'a' }] }, { roundtrip: true }, { obj: 'a', req: 'destroy' }, { roundtrip: true },
+      { obj: 'd', req: 'request_mode', args: [2] }, { roundtrip: true },
+    ],
+  },
 ];
