@@ -25,6 +25,7 @@ import { HostPools, QuotaError, type HostRegion, type ShmQuota } from './host-po
 import { postedErrorEvent } from './posted-error';
 import { RequestModel } from './model/request-model';
 import { OrphanSubsurfaces } from './model/orphan-subsurfaces';
+import { ViewportReset } from './model/viewport-reset';
 import { XdgPopups, type PopupOutcome } from './model/xdg-popups';
 
 export interface HostContext {
@@ -63,6 +64,7 @@ export class HostClient {
   private intake: WaylandIntake | null = null;
   private readonly popups: XdgPopups;
   private readonly orphans: OrphanSubsurfaces;
+  private readonly viewports: ViewportReset;
   private socket: FdSocket | null = null;
   private readonly recent = new RecentMessages();
   private closed = false;
@@ -85,6 +87,7 @@ export class HostClient {
     this.model = new RequestModel(this.globals, this.pools, ctx.policy, ctx.limits.pools);
     this.popups = new XdgPopups(ctx.registry);
     this.orphans = new OrphanSubsurfaces(ctx.registry);
+    this.viewports = new ViewportReset(ctx.registry);
     let fd: number;
     try {
       fd = unixConnect(ctx.compositorPath);
@@ -218,7 +221,7 @@ export class HostClient {
         this.recent.add(' -> ', iface, objectId, spec, data, at, off, messageFds);
         if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
         const rewritten = this.model.request(name, objectId, args, frame.resources[res - 1]);
-        const popup = merged(this.popups.request(name, objectId, args), this.orphans.request(name, objectId, args));
+        const popup = merged(merged(this.popups.request(name, objectId, args), this.orphans.request(name, objectId, args)), this.viewports.request(name, objectId, args));
         this.objects.applyRequest(objectId, spec, args);
         if (this.objects.size > this.ctx.limits.objects) {
           throw new QuotaError('max-objects', `${name} makes ${this.objects.size} live objects, more than ${this.ctx.limits.objects} (--max-objects)`);
@@ -346,7 +349,7 @@ export class HostClient {
   }
 }
 
-/** What XdgPopups and OrphanSubsurfaces do for one request, together (popups first). */
+/** What XdgPopups, OrphanSubsurfaces and ViewportReset do for one request, together (in that order). */
 function merged(a: PopupOutcome | null, b: PopupOutcome | null): PopupOutcome | null {
   if (a === null || b === null) return a ?? b;
   return { before: [...a.before, ...b.before], toGuest: [...a.toGuest, ...b.toGuest], drop: a.drop || b.drop, freed: [...a.freed, ...b.freed] };

@@ -635,4 +635,14 @@ export const CRASH_SEQUENCES: CrashSequence[] = [
       { obj: 'd', req: 'request_mode', args: [2] }, { roundtrip: true },
     ],
   },
+  // found by the grammar fuzzer through the pair (test/fuzz/crash-corpus/weston-g18662520.json, minimized)
+  {
+    name: 'viewport-fractional-source-destroyed',
+    summary: 'wp_viewport.set_source with a fractional size, the viewport destroyed, then the surface committed',
+    steps: [
+      { bind: 'wl_compositor', version: 4, as: 'comp' }, { bind: 'wp_viewporter', version: 1, as: 'vp' }, ...surface('a'),
+      { obj: 'vp', req: 'get_viewport', args: [{ new: 'v' }, { ref: 'a' }] }, { obj: 'v', req: 'set_source', args: [27.5, 40.5, 22, 38.75] },
+      { obj: 'v', req: 'destroy' }, { obj: 'a', req: 'commit' }, { roundtrip: true },
+    ],
+  },
 ];
