@@ -9,7 +9,7 @@ import { ObjectMap } from '../protocol/object-map';
 import type { Policy } from '../protocol/policy';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProtocolRegistry } from '../protocol/registry';
-import { HEADER_SIZE, decodeArgs, encodeMessage, messageEndIn, opcodeAt, readU32 } from '../protocol/wire-codec';
+import { HEADER_SIZE, decodeArgs, encodeMessage, messageEndIn, opcodeAt, readU32, type ArgValue } from '../protocol/wire-codec';
 import type { ChannelSession } from '../link/channel-session';
 import { FdResources } from '../link/fd-resources';
 import { HostShortage } from '../link/host-shortage';
@@ -26,7 +26,7 @@ import { postedErrorEvent } from './posted-error';
 import { RequestModel } from './model/request-model';
 import { OrphanSubsurfaces } from './model/orphan-subsurfaces';
 import { ViewportReset } from './model/viewport-reset';
-import { XdgPopups, type PopupOutcome } from './model/xdg-popups';
+import { XdgPopups, type HostOutcome } from './model/xdg-popups';
 
 export interface HostContext {
   registry: ProtocolRegistry;
@@ -65,6 +65,8 @@ export class HostClient {
   private readonly popups: XdgPopups;
   private readonly orphans: OrphanSubsurfaces;
   private readonly viewports: ViewportReset;
+  /** What the host sends or answers itself around a guest request, in this order. */
+  private readonly hostSteps: Array<{ request(name: string, id: number, args: readonly ArgValue[]): HostOutcome | null }>;
   private socket: FdSocket | null = null;
   private readonly recent = new RecentMessages();
   private closed = false;
@@ -88,6 +90,7 @@ export class HostClient {
     this.popups = new XdgPopups(ctx.registry);
     this.orphans = new OrphanSubsurfaces(ctx.registry);
     this.viewports = new ViewportReset(ctx.registry);
+    this.hostSteps = [this.popups, this.orphans, this.viewports];
     let fd: number;
     try {
       fd = unixConnect(ctx.compositorPath);
@@ -221,7 +224,8 @@ export class HostClient {
         this.recent.add(' -> ', iface, objectId, spec, data, at, off, messageFds);
         if (this.log.tracing) this.log.trace(() => ` -> ${formatMessage(iface, objectId, spec, args)}`);
         const rewritten = this.model.request(name, objectId, args, frame.resources[res - 1]);
-        const popup = merged(merged(this.popups.request(name, objectId, args), this.orphans.request(name, objectId, args)), this.viewports.request(name, objectId, args));
+        let popup: HostOutcome | null = null;
+        for (const step of this.hostSteps) popup = merged(popup, step.request(name, objectId, args));
         this.objects.applyRequest(objectId, spec, args);
         if (this.objects.size > this.ctx.limits.objects) {
           throw new QuotaError('max-objects', `${name} makes ${this.objects.size} live objects, more than ${this.ctx.limits.objects} (--max-objects)`);
@@ -230,7 +234,7 @@ export class HostClient {
         if (name === 'wl_surface.commit') this.stats.commits++;
         if (rewritten === null && popup === null) continue;
         let replacement = rewritten === 'drop' ? null : rewritten === null ? data.subarray(at, off) : encodeMessage(objectId, opcodeAt(data, at), spec, rewritten).bytes;
-        if (popup !== null) replacement = this.applyPopupOutcome(popup, replacement);
+        if (popup !== null) replacement = this.applyHostOutcome(popup, replacement);
         (edits ??= new EditedMessages(data)).replace(at, off, replacement);
       }
     } catch (e) {
@@ -248,7 +252,7 @@ export class HostClient {
   }
 
   /** XdgPopups' answer to a request: events to the guest now, and what goes to the compositor instead of `request`. */
-  private applyPopupOutcome(outcome: PopupOutcome, request: Uint8Array | null): Uint8Array | null {
+  private applyHostOutcome(outcome: HostOutcome, request: Uint8Array | null): Uint8Array | null {
     for (const event of outcome.toGuest) this.batch.add(event);
     if (outcome.toGuest.length > 0) this.batch.flush();
     const deleteId = this.ctx.registry.interface('wl_display')!.events.find((e) => e.name === 'delete_id')!;
@@ -350,7 +354,7 @@ export class HostClient {
 }
 
 /** What XdgPopups, OrphanSubsurfaces and ViewportReset do for one request, together (in that order). */
-function merged(a: PopupOutcome | null, b: PopupOutcome | null): PopupOutcome | null {
+function merged(a: HostOutcome | null, b: HostOutcome | null): HostOutcome | null {
   if (a === null || b === null) return a ?? b;
   return { before: [...a.before, ...b.before], toGuest: [...a.toGuest, ...b.toGuest], drop: a.drop || b.drop, freed: [...a.freed, ...b.freed] };
 }

@@ -2,7 +2,7 @@
 import type { ProtocolRegistry } from '../../protocol/registry';
 import type { InterfaceSpec } from '../../protocol/types';
 import { encodeMessage, readU32, type ArgValue } from '../../protocol/wire-codec';
-import type { PopupOutcome } from './xdg-popups';
+import type { HostOutcome } from './xdg-popups';
 
 /**
  * When a parent wl_surface is destroyed, its sub-surfaces are left without a parent: the protocol makes them
@@ -35,7 +35,7 @@ export class OrphanSubsurfaces {
   }
 
   /** What the host does besides forwarding request `name` (`iface.request`) to object `id`; null: forward it as it is. */
-  request(name: string, id: number, args: readonly ArgValue[]): PopupOutcome | null {
+  request(name: string, id: number, args: readonly ArgValue[]): HostOutcome | null {
     switch (name) {
       case 'wl_subcompositor.get_subsurface':
         this.parents.set(args[0] as number, args[2] as number);
@@ -73,7 +73,7 @@ export class OrphanSubsurfaces {
     return this.awaitingDeleteId.delete(readU32(message, 8));
   }
 
-  private detachChildrenOf(surface: number): PopupOutcome | null {
+  private detachChildrenOf(surface: number): HostOutcome | null {
     const before: Uint8Array[] = [];
     for (const [sub, parent] of this.parents) {
       if (parent !== surface) continue;

@@ -2,7 +2,7 @@
 import type { ProtocolRegistry } from '../../protocol/registry';
 import type { InterfaceSpec } from '../../protocol/types';
 import { encodeMessage, type ArgValue } from '../../protocol/wire-codec';
-import type { PopupOutcome } from './xdg-popups';
+import type { HostOutcome } from './xdg-popups';
 
 /**
  * wp_viewport.destroy removes the surface's crop and scale state at the next commit. weston 10 only marks the
@@ -27,7 +27,7 @@ export class ViewportReset {
     this.setDestination = viewport.requests.findIndex((r) => r.name === 'set_destination');
   }
 
-  request(name: string, id: number, args: readonly ArgValue[]): PopupOutcome | null {
+  request(name: string, id: number, args: readonly ArgValue[]): HostOutcome | null {
     switch (name) {
       case 'wp_viewporter.get_viewport':
         this.surfaceOf.set(args[0] as number, args[1] as number);

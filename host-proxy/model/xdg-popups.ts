@@ -5,7 +5,7 @@ import type { InterfaceSpec } from '../../protocol/types';
 import { encodeMessage, readU32, type ArgValue } from '../../protocol/wire-codec';
 
 /** What the host client does for one guest request besides checking it (the model refuses by throwing). */
-export interface PopupOutcome {
+export interface HostOutcome {
   /** Requests written to the compositor before this one. */
   before: Uint8Array[];
   /** Events sent to the guest now. */
@@ -64,7 +64,7 @@ export class XdgPopups {
   }
 
   /** Checks and records request `name` (`iface.request`) to object `id`; null: forward it as it is. Throws BAD_ARGUMENT to refuse. */
-  request(name: string, id: number, args: readonly ArgValue[]): PopupOutcome | null {
+  request(name: string, id: number, args: readonly ArgValue[]): HostOutcome | null {
     switch (name) {
       case 'xdg_wm_base.get_xdg_surface':
         this.surfaces.set(args[0] as number, { wlSurface: args[1] as number, role: null });
@@ -146,7 +146,7 @@ export class XdgPopups {
     siblings.add(popup);
   }
 
-  private destroyPopup(id: number): PopupOutcome | null {
+  private destroyPopup(id: number): HostOutcome | null {
     const p = this.popups.get(id);
     if (p === undefined) return null;
     for (const child of this.children.get(p.xdgSurface) ?? []) {
@@ -171,7 +171,7 @@ export class XdgPopups {
   }
 
   /** The role object of `xdgSurface` was destroyed: its popups are dismissed first. */
-  private roleGone(xdgSurface: number | undefined): PopupOutcome | null {
+  private roleGone(xdgSurface: number | undefined): HostOutcome | null {
     if (xdgSurface === undefined) return null;
     const out = this.dismissChildrenOf(xdgSurface);
     (this.surfaces.get(xdgSurface) as XdgSurface).role = 'destroyed';
@@ -179,14 +179,14 @@ export class XdgPopups {
   }
 
   /** Dismisses every live popup below `xdgSurface`, deepest and newest first; null when there is none. */
-  private dismissChildrenOf(xdgSurface: number): PopupOutcome | null {
+  private dismissChildrenOf(xdgSurface: number): HostOutcome | null {
     const out = outcome(false);
     this.dismissBelow(xdgSurface, out);
     return out.before.length === 0 ? null : out;
   }
 
   /** Post-order without recursion (a guest may nest thousands): a popup's children, newest first, before it. */
-  private dismissBelow(xdgSurface: number, out: PopupOutcome): void {
+  private dismissBelow(xdgSurface: number, out: HostOutcome): void {
     const stack: { popup: number; expanded: boolean }[] = this.liveChildren(xdgSurface).map((popup) => ({ popup, expanded: false }));
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
@@ -218,6 +218,6 @@ export class XdgPopups {
   }
 }
 
-function outcome(drop: boolean): PopupOutcome {
+function outcome(drop: boolean): HostOutcome {
   return { before: [], toGuest: [], drop, freed: [] };
 }

@@ -1,6 +1,6 @@
 // XdgPopups without a compositor: dismissal before a parent goes, the ids it keeps for the guest, and its refusals.
 import t from 'tap';
-import { XdgPopups, type PopupOutcome } from '../../host-proxy/model/xdg-popups';
+import { XdgPopups, type HostOutcome } from '../../host-proxy/model/xdg-popups';
 import { ProtocolRegistry } from '../../protocol/registry';
 import { encodeMessage } from '../../protocol/wire-codec';
 import { wholeMessages } from '../helpers/wire-messages';
@@ -15,8 +15,8 @@ const toplevel = (surface: number, xs: number, top: number): Request[] => [['xdg
 const popup = (surface: number, xs: number, popupId: number, parentXs: number | null): Request[] => [['xdg_wm_base.get_xdg_surface', WM, [xs, surface]], ['xdg_surface.get_popup', xs, [popupId, parentXs, 99]]];
 
 /** Runs the requests; returns the outcome of the last one. */
-function run(popups: XdgPopups, requests: Request[]): PopupOutcome | null {
-  let last: PopupOutcome | null = null;
+function run(popups: XdgPopups, requests: Request[]): HostOutcome | null {
+  let last: HostOutcome | null = null;
   for (const [name, id, args] of requests) last = popups.request(name, id, args);
   return last;
 }
